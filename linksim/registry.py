@@ -1,0 +1,60 @@
+"""Name -> factory tables for every plug-in kind (CompressAI's pattern).
+
+A scenario YAML names a plug-in (channel model, precoder, estimator, equalizer,
+source codec, semantic model) by its registry key. Adding one is a new class
+plus one ``@REGISTRY.register("key")`` line; the config validator and the CLI's
+``list`` command read the keys from here, so nothing else needs to change.
+"""
+from __future__ import annotations
+
+from typing import Callable, Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """An ordered ``name -> factory`` table for one kind of plug-in.
+
+    Parameters
+    ----------
+    kind : str
+        Human name of the plug-in kind, used in error messages
+        (e.g. ``"channel model"``).
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+        self._docs: dict[str, str] = {}
+
+    def register(self, name: str, doc: str | None = None) -> Callable[[T], T]:
+        """Decorator adding ``obj`` under ``name``; ``doc`` defaults to its docstring's first line."""
+
+        def add(obj: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._items[name] = obj
+            text = doc or (getattr(obj, "__doc__", None) or "").strip().splitlines()
+            self._docs[name] = text if isinstance(text, str) else (text[0] if text else "")
+            return obj
+
+        return add
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise KeyError(f"unknown {self.kind} {name!r}; allowed: {', '.join(self)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def describe(self) -> dict[str, str]:
+        """``{name: one-line description}`` for ``linksim list``."""
+        return dict(self._docs)
