@@ -1,0 +1,3 @@
+from linksim.cli import main
+
+raise SystemExit(main())

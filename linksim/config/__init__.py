@@ -1,0 +1,18 @@
+"""Scenario configuration: the YAML schema and its loader (the validation boundary)."""
+from linksim.config.load import ConfigError, expand_sweep, load_scenario, with_overrides
+from linksim.config.schema import (
+    MCS,
+    ArrayConfig,
+    BLERExperiment,
+    ChannelConfig,
+    OFDMConfig,
+    PrecoderConfig,
+    ReceiverConfig,
+    Scenario,
+)
+
+__all__ = [
+    "MCS", "ArrayConfig", "BLERExperiment", "ChannelConfig", "ConfigError", "OFDMConfig",
+    "PrecoderConfig", "ReceiverConfig", "Scenario", "expand_sweep", "load_scenario",
+    "with_overrides",
+]

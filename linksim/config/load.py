@@ -1,0 +1,149 @@
+"""Scenario loading: YAML file -> :class:`Scenario`, with one-line errors.
+
+Every way a scenario file can be wrong (missing file, bad YAML, unknown key,
+wrong type, value out of range, unknown plug-in, bad sweep path) ends up as a
+:class:`ConfigError` whose message is a single line naming the key, the bad
+value and what is allowed. The CLI prints it and exits with status 2.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from linksim.config.schema import Scenario
+
+
+class ConfigError(Exception):
+    """A scenario is invalid; ``str(err)`` is one line meant for the user."""
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<top level>"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last key of ``loc`` (for allowed keys)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        if part in ("bler",):  # discriminated-union tag inserted by pydantic
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """First BaseModel inside ``list[X]``, ``X | None``, ``Annotated[...]`` etc."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _unwrap(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """The first error of ``err`` as one line: ``source: key: value -- what is allowed``."""
+    e = err.errors(include_url=False)[0]
+    loc = tuple(p for p in e["loc"] if p != "bler")
+    where = _loc_to_path(loc)
+    value = e.get("input")
+    if e["type"] == "extra_forbidden":
+        owner = _model_at(loc)
+        allowed = ", ".join(owner.model_fields) if owner else "see the documented keys"
+        return f"{source}: {where}: unknown key; allowed keys here: {allowed}"
+    msg = e["msg"].removeprefix("Value error, ")
+    shown = repr(value) if not isinstance(value, dict) else "{...}"
+    if e["type"] == "missing":
+        return f"{source}: {where}: required key is missing"
+    return f"{source}: {where}: {shown} -- {msg}"
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"sweep path {dotted!r}: {key!r} is not a section")
+    node[keys[-1]] = value
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = "sweep") -> Scenario:
+    """A copy of ``scenario`` with dotted-path ``overrides`` applied and re-validated."""
+    data = scenario.model_dump(mode="python")
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        _check_sweep_path(dotted, source)
+        _set_dotted(data, dotted, value)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source)) from None
+
+
+_SWEEPABLE = ("ofdm", "channel", "bs", "ue", "precoder", "receiver")
+
+
+def _check_sweep_path(dotted: str, source: str) -> None:
+    keys = dotted.split(".")
+    model: Any = Scenario
+    for i, key in enumerate(keys):
+        fields = getattr(model, "model_fields", None)
+        if fields is None or key not in fields or (i == 0 and key not in _SWEEPABLE):
+            allowed = (
+                ", ".join(f"{s}.*" for s in _SWEEPABLE) if i == 0 else ", ".join(fields or [])
+            )
+            raise ConfigError(f"{source}: {dotted!r} is not a sweepable key; allowed: {allowed}")
+        model = _unwrap(fields[key].annotation) or None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Parse and validate a scenario YAML file, including every sweep combination."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such scenario file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+    data.setdefault("name", path.stem)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, str(path))) from None
+    for i, exp in enumerate(scenario.experiments):
+        for point in expand_sweep(exp.sweep):
+            with_overrides(scenario, point, source=f"{path}: experiments[{i}].sweep")
+    return scenario
+
+
+def expand_sweep(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """All combinations of a ``{dotted.path: [values]}`` sweep, in file order."""
+    combos: list[dict[str, Any]] = [{}]
+    for key, values in sweep.items():
+        combos = [{**c, key: v} for c in combos for v in values]
+    return combos

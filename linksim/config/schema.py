@@ -1,0 +1,275 @@
+"""Typed, frozen scenario configuration (pydantic v2).
+
+The YAML is parsed once, here, into these objects; code past this boundary
+trusts them. Every field has a default, so a scenario file states only what
+differs from seed 003's Table II (2.6 GHz, 15 kHz, 14 symbols, pilots on
+symbols 2 and 11, CP 20, BS 1x2 dual cross-polarised 38.901 panel, 4
+single-antenna users).
+
+Plug-in names (channel model, precoder, estimator, equalizer) are checked
+against their registries, so the allowed values in an error message are always
+the ones that actually exist.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _registered(kind: str):
+    """Validator factory: the value must be a key of the registry of ``kind``."""
+
+    def check(value: str) -> str:
+        from linksim.phy import registries  # late import: registries import Sionna
+
+        table = registries()[kind]
+        if value not in table:
+            raise ValueError(f"{value!r} is not a known {table.kind}; allowed: {', '.join(table)}")
+        return value
+
+    return check
+
+
+class OFDMConfig(Strict):
+    """OFDM resource grid (seed 003 Table II)."""
+
+    fft_size: int = Field(32, ge=8, le=4096, description="number of subcarriers N_f")
+    num_ofdm_symbols: int = Field(14, ge=2, le=28)
+    subcarrier_spacing: float = Field(15e3, gt=0, description="Hz")
+    cyclic_prefix_length: int = Field(20, ge=0)
+    pilot_pattern: Literal["kronecker"] = "kronecker"
+    pilot_ofdm_symbol_indices: tuple[int, ...] = Field((2, 11), min_length=1)
+
+    @model_validator(mode="after")
+    def _pilots_inside_grid(self) -> "OFDMConfig":
+        bad = [i for i in self.pilot_ofdm_symbol_indices if not 0 <= i < self.num_ofdm_symbols]
+        if bad:
+            raise ValueError(
+                f"pilot_ofdm_symbol_indices {bad} outside 0..{self.num_ofdm_symbols - 1}"
+            )
+        if len(set(self.pilot_ofdm_symbol_indices)) != len(self.pilot_ofdm_symbol_indices):
+            raise ValueError("pilot_ofdm_symbol_indices must be distinct")
+        return self
+
+    @property
+    def num_data_ofdm_symbols(self) -> int:
+        """N_st: OFDM symbols carrying data (12 in seed 003)."""
+        return self.num_ofdm_symbols - len(self.pilot_ofdm_symbol_indices)
+
+
+class ArrayConfig(Strict):
+    """A 3GPP 38.901 panel array (single panel)."""
+
+    num_rows: int = Field(1, ge=1, le=64)
+    num_cols: int = Field(1, ge=1, le=64)
+    polarization: Literal["single", "dual"] = "single"
+    polarization_type: Literal["V", "H", "VH", "cross"] = "V"
+    pattern: Literal["omni", "38.901"] = "omni"
+
+    @model_validator(mode="after")
+    def _polarization_consistent(self) -> "ArrayConfig":
+        single = self.polarization == "single"
+        if single and self.polarization_type not in ("V", "H"):
+            raise ValueError("polarization 'single' needs polarization_type 'V' or 'H'")
+        if not single and self.polarization_type not in ("VH", "cross"):
+            raise ValueError("polarization 'dual' needs polarization_type 'VH' or 'cross'")
+        return self
+
+    @property
+    def num_ant(self) -> int:
+        return self.num_rows * self.num_cols * (2 if self.polarization == "dual" else 1)
+
+
+class BSConfig(Strict):
+    """Base station: one sector, one panel."""
+
+    array: ArrayConfig = ArrayConfig(
+        num_rows=1, num_cols=2, polarization="dual", polarization_type="cross", pattern="38.901"
+    )
+
+
+class UEConfig(Strict):
+    """User equipments: ``num_users`` single-antenna UEs, one stream each."""
+
+    num_users: int = Field(4, ge=1, le=64)
+    array: ArrayConfig = ArrayConfig()
+
+    @field_validator("array")
+    @classmethod
+    def _single_antenna(cls, array: ArrayConfig) -> ArrayConfig:
+        if array.num_ant != 1:
+            raise ValueError("UEs must have exactly 1 antenna (one stream per user)")
+        return array
+
+
+class ChannelConfig(Strict):
+    """Propagation channel. ``model`` is a key of ``linksim.phy.CHANNELS``."""
+
+    model: Annotated[str, Field(description="channel model registry key")] = "umi"
+    carrier_frequency: float = Field(2.6e9, gt=0, description="Hz")
+    normalize: bool = Field(
+        True, description="unit average energy per link over the grid (SNR well defined)"
+    )
+    pathloss: bool = Field(False, description="38.901: keep path loss (use with normalize: false)")
+    shadow_fading: bool = True
+    o2i_model: Literal["low", "high"] = "low"
+    indoor_probability: float | None = Field(None, ge=0, le=1, description="None: 38.901 default")
+    min_ut_velocity: float | None = Field(None, ge=0, description="m/s; None: 38.901 default")
+    max_ut_velocity: float | None = Field(None, ge=0, description="m/s; None: 38.901 default")
+    delay_spread: float = Field(100e-9, gt=0, description="s; CDL/TDL only")
+    cdl_model: Literal["A", "B", "C", "D", "E"] = "C"
+    tdl_model: Literal["A", "B", "C", "D", "E", "A30", "B100", "C300"] = "C"
+
+    _check_model = field_validator("model")(_registered("channel"))
+
+
+class PrecoderConfig(Strict):
+    """Downlink precoder at the BS (from the true channel, seed 003's assumption)."""
+
+    name: str = "rzf"
+    alpha: float | None = Field(
+        None, ge=0, description="RZF regulariser; None: the noise variance"
+    )
+
+    _check_name = field_validator("name")(_registered("precoder"))
+
+
+class ReceiverConfig(Strict):
+    """Per-UE receiver: channel estimation, equalisation, demapping, LDPC decoding."""
+
+    csi: Literal["perfect", "estimated"] = "estimated"
+    estimator: str = "ls"
+    interpolation: Literal["lin", "nn", "lin_time_avg"] = "lin"
+    equalizer: str = "lmmse"
+    demapping: Literal["app", "maxlog"] = "app"
+    ldpc_iterations: int = Field(20, ge=1, le=200)
+
+    _check_estimator = field_validator("estimator")(_registered("estimator"))
+    _check_equalizer = field_validator("equalizer")(_registered("equalizer"))
+
+
+class MCS(Strict):
+    """Modulation and coding scheme: QAM order and LDPC code rate."""
+
+    qam: Literal[4, 16, 64, 256] = 4
+    rate: float = Field(0.5, description="code rate; a number or a fraction like '2/3'")
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return float(Fraction(value.strip()))
+            except (ValueError, ZeroDivisionError):
+                raise ValueError(f"rate {value!r} is not a number or fraction") from None
+        return value
+
+    @field_validator("rate")
+    @classmethod
+    def _rate_range(cls, value: float) -> float:
+        if not 0.2 <= value <= 0.93:
+            raise ValueError(f"rate {value} outside the 5G LDPC range 0.2..0.93")
+        return value
+
+    @property
+    def bits_per_symbol(self) -> int:
+        return self.qam.bit_length() - 1
+
+    @property
+    def label(self) -> str:
+        frac = Fraction(self.rate).limit_denominator(16)
+        return f"{self.qam}QAM r={frac.numerator}/{frac.denominator}"
+
+
+class EbNoRange(Strict):
+    """Eb/N0 grid in dB: ``start`` to ``stop`` inclusive in steps of ``step``."""
+
+    start: float
+    stop: float
+    step: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "EbNoRange":
+        if self.stop < self.start:
+            raise ValueError("stop must be >= start")
+        return self
+
+    def values(self) -> list[float]:
+        n = int(round((self.stop - self.start) / self.step)) + 1
+        return [round(self.start + i * self.step, 6) for i in range(n)]
+
+
+class BLERExperiment(Strict):
+    """Monte-Carlo BLER/BER vs Eb/N0 of the coded MU-MIMO OFDM downlink.
+
+    ``sweep`` maps dotted config paths (``channel.model``, ``ofdm.fft_size``,
+    ``receiver.csi``, ...) to lists of values; every combination of the sweep
+    values and every ``mcs`` is one curve.
+    """
+
+    kind: Literal["bler"] = "bler"
+    name: str = Field("bler", pattern=r"^[A-Za-z0-9_.-]+$")
+    mcs: list[MCS] = Field(default_factory=lambda: [MCS()], min_length=1)
+    ebno_db: EbNoRange | list[float] = EbNoRange(start=-4, stop=10, step=1)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    batch_size: int = Field(64, ge=1, le=4096, description="slots per batch (x num_users blocks)")
+    target_block_errors: int = Field(200, ge=1)
+    max_blocks: int = Field(20_000, ge=1, description="per Eb/N0 point")
+    min_bler: float = Field(
+        1e-3, ge=0, le=1, description="stop a curve once BLER falls below this"
+    )
+
+    def ebno_values(self) -> list[float]:
+        if isinstance(self.ebno_db, EbNoRange):
+            return self.ebno_db.values()
+        return sorted(float(v) for v in self.ebno_db)
+
+
+Experiment = Annotated[Union[BLERExperiment], Field(discriminator="kind")]
+
+
+class RuntimeConfig(Strict):
+    """How the simulation runs (not what it simulates)."""
+
+    mode: Literal["xla", "graph", "eager"] = Field(
+        "xla", description="compile the Monte-Carlo step with XLA, as a graph, or not at all"
+    )
+    precision: Literal["single", "double"] = "single"
+
+
+class Scenario(Strict):
+    """One simulation scenario: system parameters plus the experiments to run."""
+
+    name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = Field(42, ge=0, description="makes a run reproducible bit for bit")
+    ofdm: OFDMConfig = OFDMConfig()
+    channel: ChannelConfig = ChannelConfig()
+    bs: BSConfig = BSConfig()
+    ue: UEConfig = UEConfig()
+    precoder: PrecoderConfig = PrecoderConfig()
+    receiver: ReceiverConfig = ReceiverConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    experiments: list[Experiment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _streams_fit(self) -> "Scenario":
+        if self.ue.num_users > self.bs.array.num_ant:
+            raise ValueError(
+                f"ue.num_users ({self.ue.num_users}) exceeds the BS antennas "
+                f"({self.bs.array.num_ant}): linear precoding needs num_users <= num_ant"
+            )
+        if self.ofdm.fft_size % self.ue.num_users:
+            raise ValueError(
+                f"ofdm.fft_size ({self.ofdm.fft_size}) must be a multiple of ue.num_users "
+                f"({self.ue.num_users}) for orthogonal Kronecker pilots"
+            )
+        return self

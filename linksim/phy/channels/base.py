@@ -1,0 +1,30 @@
+"""The one interface every channel model implements."""
+from __future__ import annotations
+
+import tensorflow as tf
+from sionna.phy import Block
+
+
+class FrequencyChannel(Block):
+    """Draws downlink OFDM channel frequency responses, one per resource element.
+
+    Subclasses wrap a Sionna channel model. The BS is the single transmitter;
+    each user is one receiver with one antenna. A new realisation (and, for the
+    38.901 system-level models, a new random topology) is drawn at every call,
+    so it can live inside a compiled Monte-Carlo or training step.
+
+    Input
+    -----
+    batch_size : int
+        Number of independent slots to draw.
+
+    Output
+    ------
+    h_freq : [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex
+        Channel from every BS antenna to every user on every resource element.
+        With ``normalize=True`` each (slot, user) link has unit average energy
+        per BS antenna over the grid, so Eb/N0 is well defined.
+    """
+
+    def call(self, batch_size: int) -> tf.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,109 @@
+"""The coded MU-MIMO OFDM downlink, bits in -> bits out, as one Sionna block.
+
+Chain (seed 003 section IV, the SSCC transport):
+
+    bits -> 5G LDPC encoder -> QAM mapper -> resource grid (+ Kronecker pilots)
+         -> precoder (true CSI) -> channel (38.901 ...) + AWGN
+         -> per-UE estimation of the effective channel -> equaliser
+         -> APP demapper -> 5G LDPC decoder -> bits
+
+Everything is TensorFlow, so the whole step compiles into one graph (and
+XLA where it compiles), and later learned models can reuse the pieces.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+from sionna.phy import Block
+from sionna.phy.channel import ApplyOFDMChannel
+from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+from sionna.phy.mapping import BinarySource, Demapper, Mapper
+from sionna.phy.ofdm import ResourceGridMapper
+from sionna.phy.utils import ebnodb2no
+
+from linksim.config import MCS, Scenario
+from linksim.phy.channels import CHANNELS
+from linksim.phy.coding import codeword_size
+from linksim.phy.equalization import EQUALIZERS
+from linksim.phy.estimation import ESTIMATORS
+from linksim.phy.ofdm import downlink_streams, resource_grid
+from linksim.phy.precoding import PRECODERS
+
+
+class DownlinkLink(Block):
+    """One slot of the coded downlink to ``num_users`` single-antenna UEs.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Grid, channel, arrays, precoder and receiver settings.
+    mcs : MCS
+        QAM order and LDPC code rate (one codeword per user per slot).
+    coded : bool
+        ``False`` bypasses LDPC (uncoded bits straight onto QAM; for theory checks).
+
+    Input
+    -----
+    batch_size : int
+        Number of slots.
+    ebno_db : float or scalar tf.float
+        Eb/N0 per information bit, as Sionna's ``ebnodb2no`` with the resource
+        grid: the BS's total power 1 is split over the ``num_users`` streams,
+        pilot and cyclic-prefix overhead are counted.
+    bits : None or [batch_size, 1, num_users, k], tf.float
+        Information bits to send; drawn uniformly at random when None.
+
+    Output
+    ------
+    bits : [batch_size, 1, num_users, k], tf.float
+        Transmitted information bits.
+    bits_hat : [batch_size, 1, num_users, k], tf.float
+        Decoded information bits (hard decisions).
+    """
+
+    def __init__(self, scenario: Scenario, mcs: MCS, coded: bool = True, precision=None):
+        super().__init__(precision=precision)
+        self.scenario, self.mcs, self.coded = scenario, mcs, coded
+        m = mcs.bits_per_symbol
+        self.resource_grid = rg = resource_grid(scenario, precision)
+        sm = downlink_streams(scenario.ue.num_users)
+        self.k, self.n = codeword_size(rg, mcs)
+        if not coded:
+            self.k = self.n
+        self.coderate = self.k / self.n
+
+        self.source = BinarySource(precision=precision)
+        self.mapper = Mapper("qam", m, precision=precision)
+        self.rg_mapper = ResourceGridMapper(rg, precision=precision)
+        self.channel = CHANNELS[scenario.channel.model](scenario, rg, precision=precision)
+        self.precoder = PRECODERS[scenario.precoder.name](scenario, rg, sm, precision=precision)
+        self.apply_channel = ApplyOFDMChannel(precision=precision)
+        rx = scenario.receiver
+        estimator = "perfect" if rx.csi == "perfect" else rx.estimator
+        self.estimator = ESTIMATORS[estimator](scenario, rg, precision=precision)
+        self.equalizer = EQUALIZERS[rx.equalizer](rg, sm, precision=precision)
+        self.demapper = Demapper(rx.demapping, "qam", m, precision=precision)
+        if coded:
+            self.encoder = LDPC5GEncoder(self.k, self.n, num_bits_per_symbol=m, precision=precision)
+            self.decoder = LDPC5GDecoder(self.encoder, hard_out=True,
+                                         num_iter=rx.ldpc_iterations, precision=precision)
+
+    def noise_variance(self, ebno_db) -> tf.Tensor:
+        """N0 for ``ebno_db`` (see the class docstring for the convention)."""
+        return ebnodb2no(ebno_db, self.mcs.bits_per_symbol, self.coderate,
+                         self.resource_grid, precision=self.precision)
+
+    def call(self, batch_size, ebno_db, bits=None):
+        num_users = self.scenario.ue.num_users
+        no = self.noise_variance(ebno_db)
+        if bits is None:
+            bits = self.source([batch_size, 1, num_users, self.k])
+        c = self.encoder(bits) if self.coded else bits
+        x = self.rg_mapper(self.mapper(c))                    # [B, 1, K, S, F]
+        h = self.channel(batch_size)                          # [B, K, 1, 1, M, S, F]
+        x_tx, h_eff = self.precoder(x, h, no)                 # [B, 1, M, S, F]
+        y = self.apply_channel(x_tx, h, no)                   # [B, K, 1, S, F]
+        h_hat, err_var = self.estimator(y, no, h_eff)
+        x_hat, no_eff = self.equalizer(y, h_hat, err_var, no)  # [B, 1, K, N_data]
+        llr = self.demapper(x_hat, no_eff)
+        bits_hat = self.decoder(llr) if self.coded else tf.cast(llr > 0, bits.dtype)
+        return bits, bits_hat

@@ -1,0 +1,92 @@
+"""Downlink precoders, by registry key (the YAML's ``precoder.name``).
+
+All precoders work from the true channel (seed 003's assumption), normalise
+the *total* transmit power per resource element to one (each of the K
+streams gets 1/K), and also return the effective channel seen by every user,
+which is what the UE estimates from the precoded pilots and what perfect-CSI
+mode hands to the equaliser.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+from sionna.phy import Block
+from sionna.phy.mimo import StreamManagement
+from sionna.phy.ofdm import ResourceGrid, RZFPrecoder
+
+from linksim.config import Scenario
+from linksim.registry import Registry
+
+PRECODERS: Registry = Registry("precoder")
+
+
+class Precoder(Block):
+    """Base class. Build as ``cls(scenario, resource_grid, stream_management)``.
+
+    Input
+    -----
+    x : [batch_size, 1, num_users, num_ofdm_symbols, fft_size], tf.complex
+        One unit-energy stream per user on the resource grid.
+    h : [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex
+        True downlink channel.
+    no : scalar or [batch_size], tf.float
+        Noise variance (used by RZF's default regulariser).
+
+    Output
+    ------
+    x_precoded : [batch_size, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex
+        Antenna signals, total power E[sum |x|^2] = 1 per resource element.
+    h_eff : [batch_size, num_users, 1, 1, num_users, num_ofdm_symbols, fft_size], tf.complex
+        Effective channel from every stream to every user after precoding.
+    """
+
+    def __init__(self, scenario: Scenario, resource_grid: ResourceGrid,
+                 stream_management: StreamManagement, precision=None):
+        super().__init__(precision=precision)
+        self._scale = tf.cast(1.0 / scenario.ue.num_users**0.5, self.cdtype)
+
+
+@PRECODERS.register("rzf")
+class RZF(Precoder):
+    """Regularised zero forcing V = H^H (H H^H + alpha I)^-1, unit-norm columns (Sionna).
+
+    ``precoder.alpha``: fixed regulariser, or None for the noise variance.
+    """
+
+    def __init__(self, scenario, resource_grid, stream_management, precision=None):
+        super().__init__(scenario, resource_grid, stream_management, precision)
+        self._alpha = scenario.precoder.alpha
+        self._rzf = RZFPrecoder(resource_grid, stream_management,
+                                return_effective_channel=True, precision=precision)
+
+    def regulariser(self, no: tf.Tensor) -> tf.Tensor:
+        """alpha as [batch_size or 1, 1, 1, 1] for Sionna's RZFPrecoder."""
+        alpha = no if self._alpha is None else tf.constant(self._alpha, self.rdtype)
+        return tf.reshape(tf.cast(alpha, self.rdtype), [-1, 1, 1, 1])
+
+    def call(self, x, h, no):
+        x_precoded, h_eff = self._rzf(x, h, self.regulariser(no))
+        return x_precoded * self._scale, h_eff * self._scale
+
+
+@PRECODERS.register("zf")
+class ZF(RZF):
+    """Zero forcing: RZF with alpha = 0 (fails on rank-deficient channels)."""
+
+    def regulariser(self, no):
+        return tf.zeros([1, 1, 1, 1], self.rdtype)
+
+
+@PRECODERS.register("none")
+class NoPrecoding(Precoder):
+    """Stream k on BS antenna k, no spatial processing (needs num_users <= num_bs_ant)."""
+
+    def __init__(self, scenario, resource_grid, stream_management, precision=None):
+        super().__init__(scenario, resource_grid, stream_management, precision)
+        self._num_users = scenario.ue.num_users
+        self._num_ant = scenario.bs.array.num_ant
+
+    def call(self, x, h, no):
+        pad = [[0, 0], [0, 0], [0, self._num_ant - self._num_users], [0, 0], [0, 0]]
+        x_precoded = tf.pad(tf.cast(x, self.cdtype), pad) * self._scale
+        h_eff = h[:, :, :, :, : self._num_users] * self._scale
+        return x_precoded, h_eff
