@@ -1,0 +1,87 @@
+"""Scenario validation: each kind of bad input gives one line naming the key, exit 2."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from linksim.cli import main
+from linksim.config import ConfigError, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.mark.parametrize("name", ["umi_4x4", "uma_4x4", "rma_4x4", "fig7_bler"])
+def test_shipped_scenarios_are_valid(name):
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    assert sc.ofdm.num_data_ofdm_symbols == 12 and sc.bs.array.num_ant == 4
+
+
+def test_defaults_are_seed_003_table_ii(tmp_path):
+    sc = load_scenario(_write(tmp_path, "{}\n"))
+    assert (sc.ofdm.num_ofdm_symbols, sc.ofdm.subcarrier_spacing, sc.ofdm.cyclic_prefix_length,
+            sc.ofdm.pilot_ofdm_symbol_indices) == (14, 15e3, 20, (2, 11))
+    assert sc.channel.carrier_frequency == 2.6e9 and sc.ue.num_users == 4
+    assert (sc.bs.array.polarization_type, sc.bs.array.pattern) == ("cross", "38.901")
+
+
+BAD = {
+    "unknown key": ("ofdm:\n  fft_sise: 64\n", ["ofdm.fft_sise", "unknown key", "fft_size"]),
+    "wrong type": ("ofdm:\n  fft_size: many\n", ["ofdm.fft_size", "'many'", "integer"]),
+    "out of range": ("ofdm:\n  fft_size: 4\n", ["ofdm.fft_size", "4", "greater than or equal to 8"]),
+    "unknown plug-in": ("channel:\n  model: umx\n", ["channel.model", "'umx'", "umi", "rma"]),
+    "bad literal": ("receiver:\n  csi: psychic\n", ["receiver.csi", "'perfect'", "'estimated'"]),
+    "bad rate": ("experiments:\n  - kind: bler\n    mcs: [{qam: 4, rate: 0.99}]\n",
+                 ["experiments[0].mcs[0].rate", "0.2..0.93"]),
+    "bad fraction": ("experiments:\n  - kind: bler\n    mcs: [{qam: 4, rate: 'a/b'}]\n",
+                     ["experiments[0].mcs[0].rate", "fraction"]),
+    "bad kind": ("experiments:\n  - kind: blur\n", ["experiments[0]", "blur", "bler"]),
+    "bad sweep key": ("experiments:\n  - kind: bler\n    sweep: {channel.modle: [umi]}\n",
+                      ["channel.modle", "not a sweepable key", "model"]),
+    "bad sweep value": ("experiments:\n  - kind: bler\n    sweep: {channel.model: [umi, xyz]}\n",
+                        ["sweep", "channel.model", "'xyz'"]),
+    "pilot outside grid": ("ofdm:\n  pilot_ofdm_symbol_indices: [2, 14]\n",
+                           ["ofdm", "[14]", "0..13"]),
+    "too many users": ("ue:\n  num_users: 8\n", ["ue.num_users (8)", "BS antennas (4)"]),
+    "not a mapping": ("- 1\n- 2\n", ["top level must be a mapping"]),
+    "bad yaml": ("ofdm: [1, 2\n", ["not valid YAML", "line"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_scenario_gives_one_line_exit_2(case, tmp_path, capsys):
+    text, needles = BAD[case]
+    path = _write(tmp_path, text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert err.startswith(f"error: {path}")
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+def test_missing_file_is_one_line(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'nope.yaml'}: no such scenario file"
+
+
+def test_run_without_experiments_and_unknown_only(tmp_path, capsys):
+    path = _write(tmp_path, "name: x\n")
+    assert main(["run", str(path)]) == 2
+    assert "lists no experiment" in capsys.readouterr().err
+    path = _write(tmp_path, "experiments:\n  - kind: bler\n    name: a\n")
+    assert main(["run", str(path), "--only", "b"]) == 2
+    assert "--only 'b'" in capsys.readouterr().err
+
+
+def test_config_error_is_raised_by_the_api(tmp_path):
+    with pytest.raises(ConfigError, match=r"channel\.model"):
+        load_scenario(_write(tmp_path, "channel: {model: 3}\n"))
