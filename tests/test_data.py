@@ -92,7 +92,8 @@ def test_corrupt_truncated_wrong_size_and_modes(folder):
         data = load_images(folder, split="test")
     messages = [str(w.message) for w in record]
     assert len(messages) == 4  # one line per bad file
-    for name, reason in (("garbage.jpg", ""), ("truncated.png", ""), ("wide.png", "33x32"), ("transparent.png", "transparent")):
+    expected = {"garbage.jpg": "", "truncated.png": "", "wide.png": "33x32", "transparent.png": "transparent"}
+    for name, reason in expected.items():
         assert any(name in m and reason in m for m in messages), (name, messages)
     assert all("\n" not in m for m in messages)
     assert len(data) == 7  # 6 good + the grayscale file, converted

@@ -44,7 +44,8 @@ def test_registry_names_both_codecs():
 
 @pytest.mark.parametrize("codec", [JPEGCodec(), HeifHevcCodec()], ids=["jpeg", "hevc"])
 def test_higher_quality_costs_bytes_and_buys_psnr(codec, images):
-    best, mid, worst = codec.qualities[len(codec.qualities) // 10], codec.qualities[len(codec.qualities) // 2], codec.qualities[-1]
+    qualities = codec.qualities
+    best, mid, worst = qualities[len(qualities) // 10], qualities[len(qualities) // 2], qualities[-1]
     sizes, psnrs = zip(*(_mean_size_and_psnr(codec, images, q) for q in (best, mid, worst)))
     assert sizes[0] > sizes[1] > sizes[2]
     assert psnrs[0] > psnrs[1] > psnrs[2]
