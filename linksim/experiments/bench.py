@@ -9,68 +9,18 @@ shows the overhead the framework adds; the target is >= 0.9.
 """
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import sionna
 import tensorflow as tf
-from sionna.phy.channel import ApplyOFDMChannel, GenerateOFDMChannel, gen_single_sector_topology
-from sionna.phy.channel.tr38901 import UMi, PanelArray
-from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
-from sionna.phy.mapping import BinarySource, Demapper, Mapper
-from sionna.phy.mimo import StreamManagement
-from sionna.phy.ofdm import (LMMSEEqualizer, LSChannelEstimator, ResourceGrid,
-                             ResourceGridMapper, RZFPrecoder)
-from sionna.phy.utils import ebnodb2no
 
 from linksim.config import MCS, Scenario
 from linksim.experiments.bler import ErrorCounter
 from linksim.experiments.provenance import provenance
 from linksim.experiments.results import ResultTable, write_json
-
-
-def handwritten_step(batch_size: int, fft_size: int, qam_bits: int, rate: float):
-    """The seed-003 downlink written directly against Sionna, as a user would without linksim."""
-    num_ut, fc = 4, 2.6e9
-    rg = ResourceGrid(num_ofdm_symbols=14, fft_size=fft_size, subcarrier_spacing=15e3, num_tx=1,
-                      num_streams_per_tx=num_ut, cyclic_prefix_length=20,
-                      pilot_pattern="kronecker", pilot_ofdm_symbol_indices=[2, 11])
-    sm = StreamManagement(np.ones([num_ut, 1], int), num_ut)
-    n = rg.num_data_symbols * qam_bits
-    k = int(n * rate)
-    bs = PanelArray(num_rows_per_panel=1, num_cols_per_panel=2, polarization="dual",
-                    polarization_type="cross", antenna_pattern="38.901", carrier_frequency=fc)
-    ut = PanelArray(num_rows_per_panel=1, num_cols_per_panel=1, polarization="single",
-                    polarization_type="V", antenna_pattern="omni", carrier_frequency=fc)
-    umi = UMi(carrier_frequency=fc, o2i_model="low", ut_array=ut, bs_array=bs,
-              direction="downlink", enable_pathloss=False, enable_shadow_fading=True)
-    gen = GenerateOFDMChannel(umi, rg, normalize_channel=True)
-    src, enc = BinarySource(), LDPC5GEncoder(k, n, num_bits_per_symbol=qam_bits)
-    mapper, rgm = Mapper("qam", qam_bits), ResourceGridMapper(rg)
-    pre, chan = RZFPrecoder(rg, sm, return_effective_channel=True), ApplyOFDMChannel()
-    est, eq = LSChannelEstimator(rg, interpolation_type="lin"), LMMSEEqualizer(rg, sm)
-    dem, dec = Demapper("app", "qam", qam_bits), LDPC5GDecoder(enc, hard_out=True, num_iter=20)
-
-    @tf.function(jit_compile=True)
-    def step(ebno_db):
-        no = ebnodb2no(ebno_db, qam_bits, k / n, rg)
-        b = src([batch_size, 1, num_ut, k])
-        x = rgm(mapper(enc(b)))
-        umi.set_topology(*gen_single_sector_topology(batch_size, num_ut, "umi"))
-        h = gen(batch_size)
-        x_pre, _ = pre(x, h, tf.reshape(no, [-1, 1, 1, 1]))
-        x_pre = x_pre / tf.cast(tf.sqrt(float(num_ut)), x_pre.dtype)
-        y = chan(x_pre, h, no)
-        h_hat, err_var = est(y, no)
-        x_hat, no_eff = eq(y, h_hat, err_var, no)
-        b_hat = dec(dem(x_hat, no_eff))
-        wrong = tf.not_equal(b, b_hat)
-        return (tf.reduce_sum(tf.cast(wrong, tf.int64)),
-                tf.reduce_sum(tf.cast(tf.reduce_any(wrong, -1), tf.int64)))
-
-    return step, n * num_ut * batch_size
 
 
 def _median_times(fns, batches: int, ebno: tf.Tensor) -> list[float]:
@@ -87,6 +37,20 @@ def _median_times(fns, batches: int, ebno: tf.Tensor) -> list[float]:
     return [statistics.median(t) for t in times]
 
 
+def _reference_module():
+    """``baselines/sionna_reference.py`` of the source checkout (it is not part of the package)."""
+    from linksim.config import ConfigError
+
+    path = Path(__file__).resolve().parents[2] / "baselines" / "sionna_reference.py"
+    if not path.is_file():
+        raise ConfigError(f"bench needs the source checkout: {path} not found "
+                          "(install with 'pip install -e .' from a clone)")
+    spec = importlib.util.spec_from_file_location("sionna_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_bench(out_dir: Path, batches: int = 20) -> Path:
     """Benchmark and write ``bench.csv`` / ``bench.json`` into ``out_dir``."""
     sionna.phy.config.seed = 1
@@ -98,11 +62,12 @@ def run_bench(out_dir: Path, batches: int = 20) -> Path:
                                      "linksim_coded_bits_per_s", "handwritten_coded_bits_per_s",
                                      "ratio"])
     rows = []
+    reference = _reference_module()
     ebno = tf.constant(6.0)
     for fft_size, qam, rate, batch in [(32, 4, 0.5, 64), (128, 16, 0.5, 64)]:
         sc = Scenario.model_validate({"ofdm": {"fft_size": fft_size}, "seed": 1})
         ours = ErrorCounter(sc, MCS(qam=qam, rate=rate), batch)
-        theirs, bits = handwritten_step(batch, fft_size, qam.bit_length() - 1, rate)
+        theirs, bits = reference.handwritten_step(batch, fft_size, qam.bit_length() - 1, rate)
         assert bits == ours.link.n * 4 * batch
         t_ours, t_theirs = _median_times([ours.step, theirs], batches, ebno)
         row = {"fft_size": fft_size, "qam": qam, "rate": rate, "batch_size": batch,
