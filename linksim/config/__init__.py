@@ -9,10 +9,11 @@ from linksim.config.schema import (
     PrecoderConfig,
     ReceiverConfig,
     Scenario,
+    SSCCExperiment,
 )
 
 __all__ = [
     "MCS", "ArrayConfig", "BLERExperiment", "ChannelConfig", "ConfigError", "OFDMConfig",
-    "PrecoderConfig", "ReceiverConfig", "Scenario", "expand_sweep", "load_scenario",
+    "PrecoderConfig", "ReceiverConfig", "SSCCExperiment", "Scenario", "expand_sweep", "load_scenario",
     "with_overrides",
 ]

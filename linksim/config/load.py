@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from linksim.config.schema import Scenario
+from linksim.config.schema import Experiment, Scenario
+
+# experiment classes by ``kind``: pydantic inserts the kind into error locations as a union tag
+_EXPERIMENT_KINDS = {m.model_fields["kind"].default: m for m in get_args(get_args(Experiment)[0])}
 
 
 class ConfigError(Exception):
@@ -37,7 +40,8 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
-        if part in ("bler",):  # discriminated-union tag inserted by pydantic
+        if part in _EXPERIMENT_KINDS:
+            model = _EXPERIMENT_KINDS[part]
             continue
         field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
         if field is None:
@@ -60,11 +64,11 @@ def _unwrap(annotation: Any) -> Any:
 def format_validation_error(err: ValidationError, source: str) -> str:
     """The first error of ``err`` as one line: ``source: key: value -- what is allowed``."""
     e = err.errors(include_url=False)[0]
-    loc = tuple(p for p in e["loc"] if p != "bler")
+    loc = tuple(p for p in e["loc"] if p not in _EXPERIMENT_KINDS)
     where = _loc_to_path(loc)
     value = e.get("input")
     if e["type"] == "extra_forbidden":
-        owner = _model_at(loc)
+        owner = _model_at(tuple(e["loc"]))
         allowed = ", ".join(owner.model_fields) if owner else "see the documented keys"
         return f"{source}: {where}: unknown key; allowed keys here: {allowed}"
     msg = e["msg"].removeprefix("Value error, ")

@@ -233,7 +233,58 @@ class BLERExperiment(Strict):
         return sorted(float(v) for v in self.ebno_db)
 
 
-Experiment = Annotated[Union[BLERExperiment], Field(discriminator="kind")]
+class SSCCExperiment(Strict):
+    """Separate source-channel coding image transmission: PSNR vs SNR (seed 003 Fig. 8).
+
+    Each image is compressed by a source codec with seed 003's rate control
+    (eq. 10; the payload budget is the LDPC block's k minus the transport-block
+    CRC), protected by the 5G CRC and LDPC, and sent as one user's codeword of
+    one slot through the scenario's downlink; ``capacity`` adds the ideal bound
+    (codec rate fitted to the slot's Shannon capacity, sent error-free). Every
+    combination of ``sweep`` values, codec and MCS (or the bound) is one curve.
+    ``snr_db`` is the SNR per resource element, 1 / N0 with total transmit
+    power 1 (see :mod:`linksim.phy.sinr`), not Eb/N0.
+    """
+
+    kind: Literal["sscc"] = "sscc"
+    name: str = Field("sscc", pattern=r"^[A-Za-z0-9_.-]+$")
+    codecs: list[str] = Field(default_factory=lambda: ["jpeg", "bpg"], min_length=1)
+    mcs: list[MCS] = Field(
+        default_factory=lambda: [MCS(qam=4, rate=0.5), MCS(qam=4, rate=2 / 3),
+                                 MCS(qam=16, rate=0.5), MCS(qam=16, rate=2 / 3)],
+        min_length=1)
+    capacity: bool = Field(True, description="also run the capacity ideal bound")
+    snr_db: EbNoRange | list[float] = EbNoRange(start=-7, stop=7, step=2)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    crc: Literal["CRC24A", "CRC24B", "CRC24C", "CRC16", "CRC11", "CRC6"] = Field(
+        "CRC24A", description="5G transport-block CRC (38.212 5.1) inside the k LDPC info bits")
+    data: str = Field("auto", min_length=1,
+                      description="auto | keras | samples | a path (see linksim.data.load_images)")
+    split: Literal["train", "test"] = "test"
+    num_images: int = Field(256, ge=1, description="images sent per SNR point")
+    data_seed: int = Field(0, ge=0, description="seed of the image subset selection")
+    batch_size: int = Field(64, ge=1, le=4096,
+                            description="slots per batch; each slot carries num_users images")
+
+    @field_validator("codecs")
+    @classmethod
+    def _known_codecs(cls, names: list[str]) -> list[str]:
+        from linksim.source import CODECS  # late import: codecs import Pillow and pillow-heif
+
+        for name in names:
+            if name not in CODECS:
+                raise ValueError(f"{name!r} is not a known {CODECS.kind}; allowed: {', '.join(CODECS)}")
+        if len(set(names)) != len(names):
+            raise ValueError("codecs must be distinct")
+        return names
+
+    def snr_values(self) -> list[float]:
+        if isinstance(self.snr_db, EbNoRange):
+            return self.snr_db.values()
+        return sorted(float(v) for v in self.snr_db)
+
+
+Experiment = Annotated[Union[BLERExperiment, SSCCExperiment], Field(discriminator="kind")]
 
 
 class RuntimeConfig(Strict):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from linksim.config import BLERExperiment, Scenario
+from linksim.config import BLERExperiment, Scenario, SSCCExperiment
 from linksim.experiments.bler import run_bler
-from linksim.experiments.plots import bler_summary, plot_bler
+from linksim.experiments.plots import bler_summary, plot_bler, plot_psnr, psnr_envelope
 from linksim.experiments.results import ResultTable
+from linksim.experiments.sscc import run_sscc
 from linksim.registry import Registry
 
 EXPERIMENTS: Registry = Registry("experiment kind")
@@ -31,8 +32,23 @@ def bler_experiment(scenario: Scenario, exp: BLERExperiment, out_dir: Path, prog
     return [csv_path, out_dir / f"{exp.name}.json", png, summary_path]
 
 
+@EXPERIMENTS.register("sscc")
+def sscc_experiment(scenario: Scenario, exp: SSCCExperiment, out_dir: Path, progress=None) -> list[Path]:
+    """SSCC image transmission: PSNR vs SNR per codec and MCS, capacity bound, best-MCS envelope."""
+    csv_path = run_sscc(scenario, exp, out_dir, progress)
+    png = plot_psnr(csv_path, out_dir / f"{exp.name}.png", title=f"{scenario.name}: {exp.name}")
+    envelope_path = out_dir / f"{exp.name}_envelope.csv"
+    envelope_path.unlink(missing_ok=True)
+    rows = psnr_envelope(csv_path)
+    if rows:
+        table = ResultTable(envelope_path, rows[0].keys())
+        for row in rows:
+            table.append(row)
+    return [csv_path, out_dir / f"{exp.name}.json", png, envelope_path]
+
+
 def quick_version(scenario: Scenario) -> Scenario:
-    """A smoke-test-sized copy: one curve, three Eb/N0 points, tiny batches, no compilation."""
+    """A smoke-test-sized copy: one curve (BLER: three Eb/N0 points; SSCC: two SNRs, 8 images), no compilation."""
     exps = []
     for exp in scenario.experiments:
         if isinstance(exp, BLERExperiment):
@@ -42,6 +58,13 @@ def quick_version(scenario: Scenario) -> Scenario:
                 "mcs": exp.mcs[:1], "sweep": {k: v[:1] for k, v in exp.sweep.items()},
                 "ebno_db": picked, "batch_size": min(exp.batch_size, 8),
                 "target_block_errors": 10, "max_blocks": 64, "min_bler": 0.0,
+            })
+        elif isinstance(exp, SSCCExperiment):
+            snrs = exp.snr_values()
+            exp = exp.model_copy(update={
+                "mcs": exp.mcs[:1], "sweep": {k: v[:1] for k, v in exp.sweep.items()},
+                "snr_db": sorted({snrs[0], snrs[-1]}), "num_images": min(exp.num_images, 8),
+                "batch_size": 2,
             })
         exps.append(exp)
     runtime = scenario.runtime.model_copy(update={"mode": "eager"})

@@ -94,3 +94,69 @@ def bler_summary(csv_path: Path, target: float = 0.1) -> list[dict[str, object]]
                     "qam": int(p0["qam"]), "rate": float(p0["rate"]), "curve": label,
                     f"ebno_db_at_bler_{target:g}": None if x is None else round(x, 2)})
     return out
+
+
+def psnr_envelope(csv_path: Path) -> list[dict[str, object]]:
+    """Best MCS per SNR (seed 000's MCS search) for each sweep point and codec, from the SSCC CSV.
+
+    One row per (sweep, codec, SNR): the practical scheme with the highest
+    mean PSNR, its PSNR and success rate, and the capacity bound's PSNR there.
+    """
+    best: dict[tuple[str, str, float], dict[str, str]] = {}
+    bound: dict[tuple[str, str, float], str] = {}
+    for r in read_rows(csv_path):
+        key = (r["sweep"], r["codec"], float(r["snr_db"]))
+        if r["scheme"] == "capacity":
+            bound[key] = r["psnr_db"]
+        elif key not in best or float(r["psnr_db"]) > float(best[key]["psnr_db"]):
+            best[key] = r
+    return [{"sweep": sweep, "channel": r["channel"], "codec": codec, "snr_db": snr,
+             "best_scheme": r["scheme"], "psnr_db": float(r["psnr_db"]),
+             "success_rate": float(r["success_rate"]),
+             "capacity_psnr_db": float(bound[(sweep, codec, snr)]) if (sweep, codec, snr) in bound else None}
+            for (sweep, codec, snr), r in sorted(best.items())]
+
+
+def plot_psnr(csv_path: Path, png_path: Path, title: str = "") -> Path:
+    """Mean PSNR vs SNR of the SSCC baselines: a row per codec, a panel per sweep point (channel).
+
+    Colour = MCS; black dashed = capacity bound; thick grey = best MCS per SNR.
+    The 0 dB points are lost images (seed 003's rule), which shows the cliff.
+    """
+    rows = read_rows(csv_path)
+    sweeps = list(dict.fromkeys(r["sweep"] for r in rows))
+    codecs = list(dict.fromkeys(r["codec"] for r in rows))
+    schemes = [s for s in dict.fromkeys(r["scheme"] for r in rows) if s != "capacity"]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    envelope = psnr_envelope(csv_path)
+    fig, axes = plt.subplots(len(codecs), len(sweeps), figsize=(4.6 * len(sweeps), 3.8 * len(codecs)),
+                             squeeze=False, sharex=True, sharey=True)
+    for i, codec in enumerate(codecs):
+        for j, sweep in enumerate(sweeps):
+            ax = axes[i][j]
+            env = [e for e in envelope if e["sweep"] == sweep and e["codec"] == codec]
+            ax.plot([e["snr_db"] for e in env], [e["psnr_db"] for e in env], color="0.6",
+                    linewidth=5, alpha=0.5, label="best MCS per SNR")
+            for scheme in [*schemes, "capacity"]:
+                pts = sorted((float(r["snr_db"]), float(r["psnr_db"])) for r in rows
+                             if r["sweep"] == sweep and r["codec"] == codec and r["scheme"] == scheme)
+                if not pts:
+                    continue
+                style = (dict(color="k", linestyle="--") if scheme == "capacity" else
+                         dict(color=colors[schemes.index(scheme) % len(colors)]))
+                ax.plot(*zip(*pts), marker="o", markersize=3.5, label=scheme, **style)
+            backend = next(r["backend"] for r in rows if r["codec"] == codec)
+            ax.set_title(f"{sweep.split('=')[-1].upper() or 'all'}: {codec} ({backend})", fontsize=9)
+            ax.grid(True, alpha=0.3)
+            if i == len(codecs) - 1:
+                ax.set_xlabel("SNR [dB] (1/N0 per RE, total power 1)")
+            if j == 0:
+                ax.set_ylabel("mean PSNR [dB] (lost = 0 dB)")
+    axes[0][-1].legend(fontsize=7, loc="upper left")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    png_path = Path(png_path)
+    fig.savefig(png_path, dpi=130)
+    plt.close(fig)
+    return png_path

@@ -70,6 +70,27 @@ class SourceCodec(ABC):
         image : [H, W, 3], np.uint8
         """
 
+    def strip_padding(self, padded: bytes) -> bytes:
+        """The payload inside a block zero-padded to the link's fixed length (seed 003 Sec. IV).
+
+        Why: the transport block has a fixed size, so the receiver must find
+        where the payload ends without a length field (which would cost bits).
+        Default: drop trailing zero bytes, exact for payloads that never end in
+        0x00: HEVC/BPG payloads end with an HEVC NAL unit, whose last byte is
+        never 0x00 (H.265 7.4.2). Codecs whose payload can end in 0x00 override.
+
+        Parameters
+        ----------
+        padded : bytes
+            A payload followed by zero or more zero bytes.
+
+        Returns
+        -------
+        payload : bytes
+            Input for :meth:`decode`.
+        """
+        return padded.rstrip(b"\0")
+
     def _check_input(self, image: np.ndarray, quality: int) -> None:
         """Raise ValueError unless ``image`` is [H, W, 3] uint8 and ``quality`` is one of ``qualities``."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:

@@ -141,6 +141,25 @@ class JPEGCodec(SourceCodec):
                 raise RuntimeError(f"Pillow wrote marker FF{marker:02X}, which the fixed settings exclude")
         return bytes([quality]) + b"".join(sent)
 
+    def strip_padding(self, padded: bytes) -> bytes:
+        """The padded payload unchanged: zero bytes after the scan are ignored by the decoder.
+
+        Stripping would be wrong: a payload ends in 0x00 when its last
+        entropy-coded byte is 0xFF (T.81 F.1.2.3 byte stuffing; 9 % of CIFAR-10
+        payloads). The decoder stops after the last MCU, so zero bytes between
+        the scan and the rebuilt EOI do not change the image (checked on every
+        pad length 1-20 in tests/test_sscc.py).
+
+        Parameters
+        ----------
+        padded : bytes
+
+        Returns
+        -------
+        payload : bytes
+        """
+        return padded
+
     def decode(self, payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
         """Rebuild the full JPEG from the agreed tables for the received quality and decode it.
 
