@@ -324,3 +324,46 @@ class Scenario(Strict):
                 f"({self.ue.num_users}) for orthogonal Kronecker pilots"
             )
         return self
+
+
+class SemanticConfig(Strict):
+    """Seed-003 semantic system: which variant, its size, and how its training draws channels.
+
+    ``model`` is a key of ``linksim.semantic.SEMANTIC_MODELS``. ``encoder_width``
+    scales the BS encoder's residual trunk, the dominant training cost on a CPU
+    (1.0: the paper's encoder, 10.1 M weights at N_f = 128; 0.5 trains about
+    twice as fast). ``train_channels`` are ``linksim.phy.CHANNELS`` keys mixed
+    during training, from an in-memory bank of ``bank_size`` slots per model
+    or generated online every batch.
+    """
+
+    model: str = "full"
+    encoder_width: float = Field(1.0, gt=0, le=4)
+    decoder_width: float = Field(1.0, gt=0, le=4)
+    ce_weight: float = Field(0.01, ge=0, description="lambda in the loss MSE + lambda CE")
+    train_snr_db: tuple[float, float] = Field((-7.0, 7.0), description="SNR range, uniform per slot")
+    train_channels: tuple[str, ...] = Field(("umi", "uma", "rma"), min_length=1)
+    channel_source: Literal["bank", "online"] = "bank"
+    bank_size: int = Field(1024, ge=1, description="slots per channel model in the bank")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
+
+        if value not in SEMANTIC_MODELS:
+            raise ValueError(f"{value!r} is not a known {SEMANTIC_MODELS.kind}; "
+                             f"allowed: {', '.join(SEMANTIC_MODELS)}")
+        return value
+
+    @field_validator("train_channels")
+    @classmethod
+    def _known_channels(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_registered("channel")(name) for name in names)
+
+    @field_validator("train_snr_db")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[1] < value[0]:
+            raise ValueError("train_snr_db must be (low, high)")
+        return value
