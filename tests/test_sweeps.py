@@ -121,3 +121,13 @@ def test_quick_mode_is_small(tmp_path):
     q = quick_version(sc).experiments[0]
     assert len(q.mcs) == 1 and all(len(v) == 1 for v in q.sweep.values())
     assert len(q.ebno_values()) == 3 and q.max_blocks <= 64
+
+
+def test_ebno_at_bler_interpolates_log_linearly_with_confidence_interval():
+    from linksim.experiments.plots import ebno_at_bler
+
+    pts = [{"ebno_db": "0", "bler": "1.0", "blocks": "1000"},
+           {"ebno_db": "10", "bler": "0.01", "blocks": "1000"}]
+    assert ebno_at_bler(pts, 0.1) == pytest.approx(5.0)
+    assert ebno_at_bler(pts, 0.1, -1.96) < 5.0 < ebno_at_bler(pts, 0.1, 1.96)
+    assert ebno_at_bler(pts, 0.001) is None        # never reached

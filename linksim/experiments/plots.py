@@ -71,16 +71,21 @@ def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
     return png_path
 
 
-def ebno_at_bler(pts: list[dict[str, str]], target: float = 0.1) -> float | None:
-    """Eb/N0 where BLER crosses ``target`` (log-linear interpolation), None if not crossed."""
+def ebno_at_bler(pts: list[dict[str, str]], target: float = 0.1, z: float = 0.0) -> float | None:
+    """Eb/N0 where BLER crosses ``target`` (log-linear interpolation), None if not crossed.
+
+    ``z`` shifts every point by ``z`` binomial standard errors first (``z = +-1.96``
+    gives the ends of a 95 % confidence interval of the crossing).
+    """
     xs = [float(r["ebno_db"]) for r in pts]
-    ys = [max(float(r["bler"]), 1e-9) for r in pts]
+    ys = []
+    for r in pts:
+        p, n = float(r["bler"]), int(r["blocks"])
+        ys.append(min(max(p + z * math.sqrt(max(p * (1 - p), 1.0 / n) / n), 1e-9), 1.0))
     for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
         if y0 >= target > y1:
             t = (math.log10(target) - math.log10(y0)) / (math.log10(y1) - math.log10(y0))
             return x0 + t * (x1 - x0)
-    if ys and ys[0] < target:
-        return None  # already below at the first point: the grid starts too high
     return None
 
 
@@ -89,10 +94,12 @@ def bler_summary(csv_path: Path, target: float = 0.1) -> list[dict[str, object]]
     out = []
     for (ch, label), pts in sorted(group_curves(read_rows(csv_path)).items()):
         p0 = pts[0]
-        x = ebno_at_bler(pts, target)
+        x, lo, hi = (ebno_at_bler(pts, target, z) for z in (0.0, -1.96, 1.96))
         out.append({"channel": ch, "fft_size": int(p0["fft_size"]), "csi": p0["csi"],
                     "qam": int(p0["qam"]), "rate": float(p0["rate"]), "curve": label,
-                    f"ebno_db_at_bler_{target:g}": None if x is None else round(x, 2)})
+                    f"ebno_db_at_bler_{target:g}": None if x is None else round(x, 2),
+                    "ci95_low_db": None if lo is None else round(lo, 2),
+                    "ci95_high_db": None if hi is None else round(hi, 2)})
     return out
 
 
