@@ -190,7 +190,7 @@ class MCS(Strict):
 
 
 class EbNoRange(Strict):
-    """Eb/N0 grid in dB: ``start`` to ``stop`` inclusive in steps of ``step``."""
+    """A dB grid (Eb/N0, or SNR for image experiments): ``start`` to ``stop`` inclusive in steps of ``step``."""
 
     start: float
     stop: float

@@ -484,6 +484,7 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
             if bar:
                 bar.set_postfix_str(f"{curve.label} @ {snr:g} dB")
             start = time.perf_counter()
+            batches = SlotLayout(len(images), exp.batch_size, sc.ue.num_users).num_batches
             if curve.mcs is None:
                 step = capacity_steps.get(sc_key) or CapacityStep(sc, exp.batch_size)
                 capacity_steps[sc_key] = step
@@ -493,7 +494,6 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
                 fits = [fit_to_bits(codec, im, bits) for im, bits in zip(images, budget)]
                 outcome = Outcome.from_encoded(codec, images, fits, budget)
                 link_info = {"k": None, "payload_budget_bits": None, "ebno_db": None}
-                batches = SlotLayout(len(images), exp.batch_size, sc.ue.num_users).num_batches
             else:
                 key = (sc_key, curve.mcs.label)
                 if key not in transceivers:
@@ -506,7 +506,6 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
                 outcome = transmit(tr, codec, sc, images, fits, snr)
                 link_info = {"k": tr.link.k, "payload_budget_bits": tr.payload_bits,
                              "ebno_db": round(tr.ebno_db(snr), 4)}
-                batches = SlotLayout(len(images), exp.batch_size, sc.ue.num_users).num_batches
             row = {
                 "experiment": exp.name, "curve": curve.label, "sweep": curve.sweep_label,
                 "channel": sc.channel.model, "fft_size": sc.ofdm.fft_size, "csi": sc.receiver.csi,
