@@ -23,7 +23,7 @@ from linksim.source.jpeg import JPEGCodec
 
 SHAPE = (32, 32, 3)
 FIG8_MCS = [MCS(qam=4, rate=0.5), MCS(qam=4, rate=2 / 3), MCS(qam=16, rate=0.5), MCS(qam=16, rate=2 / 3)]
-CRC_BITS = 24
+CRC_BITS = 16  # 38.212 7.2.1 picks CRC16 for these small transport blocks
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_rate_control_fits_k_minus_crc_and_fails_iff_worst_quality_does_not(code
     codec = codecs[codec_name]
     rg = resource_grid(make_scenario())
     budgets = [codeword_size(rg, mcs)[0] - CRC_BITS for mcs in FIG8_MCS]
-    assert budgets == [360, 488, 744, 1000]               # Nf = 32: k = 384, 512, 768, 1024
+    assert budgets == [368, 496, 752, 1008]               # Nf = 32: k = 384, 512, 768, 1024
     worst_bits = [8 * len(codec.encode(im, codec.qualities[-1])) for im in images]
     fails = 0
     for budget in [200, *budgets, 10_000]:
@@ -225,3 +225,11 @@ def test_missing_data_raises_config_error_in_the_runner(tmp_path):
 def test_jpeg_strip_padding_keeps_stuffed_zero():
     assert JPEGCodec().strip_padding(b"\x10\xff\x00\x00\x00") == b"\x10\xff\x00\x00\x00"
     assert CODECS["bpg"]().strip_padding(b"\x10\x20\x00\x00") == b"\x10\x20"
+
+
+def test_transport_block_crc_follows_38_212():
+    from linksim.experiments.sscc import transport_block_crc
+
+    assert transport_block_crc(384) == "CRC16"       # 4QAM 1/2 at N_f = 32
+    assert transport_block_crc(3840) == "CRC16"      # A = 3824: still small
+    assert transport_block_crc(6144) == "CRC24A"     # large blocks

@@ -256,8 +256,9 @@ class SSCCExperiment(Strict):
     capacity: bool = Field(True, description="also run the capacity ideal bound")
     snr_db: EbNoRange | list[float] = EbNoRange(start=-7, stop=7, step=2)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
-    crc: Literal["CRC24A", "CRC24B", "CRC24C", "CRC16", "CRC11", "CRC6"] = Field(
-        "CRC24A", description="5G transport-block CRC (38.212 5.1) inside the k LDPC info bits")
+    crc: Literal["auto", "CRC24A", "CRC24B", "CRC24C", "CRC16", "CRC11", "CRC6"] = Field(
+        "auto", description="transport-block CRC inside the k LDPC info bits; auto: 38.212 "
+                            "7.2.1 (CRC16 for payloads up to 3824 bits, else CRC24A)")
     data: str = Field("auto", min_length=1,
                       description="auto | keras | samples | a path (see linksim.data.load_images)")
     split: Literal["train", "test"] = "test"

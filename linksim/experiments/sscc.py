@@ -3,7 +3,7 @@
 Chain per image (one user's codeword in one slot):
 
     image -> codec at the best quality whose payload fits k - CRC bits (eq. 10)
-          -> zero-pad -> 5G transport-block CRC (24 bits) -> k bits
+          -> zero-pad -> 5G transport-block CRC (38.212 7.2.1: CRC16 up to 3824 bits) -> k bits
           -> DownlinkLink (LDPC, QAM, RZF, 38.901 channel, LS + LMMSE, LDPC decoding)
           -> CRC check -> strip padding -> codec decoder -> image
 
@@ -152,6 +152,14 @@ def bits_to_bytes(bits: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in packed]
 
 
+def transport_block_crc(k: int) -> str:
+    """38.212 7.2.1: a transport block of A > 3824 bits gets CRC24A, a smaller one CRC16.
+
+    ``k`` is the LDPC information length, so the payload is A = k - L.
+    """
+    return "CRC24A" if k - 16 > 3824 else "CRC16"
+
+
 class SSCCTransceiver:
     """The compiled digital link of the SSCC baseline: payload bits -> CRC -> DownlinkLink -> CRC check.
 
@@ -162,8 +170,9 @@ class SSCCTransceiver:
     batch_size : int
         Slots per call (each carries ``num_users`` payloads).
     crc : str
-        Sionna/38.212 CRC polynomial, e.g. ``"CRC24A"``; its bits are taken
-        from the LDPC block's k information bits.
+        Sionna/38.212 CRC polynomial, e.g. ``"CRC24A"``, or ``"auto"`` for the
+        transport-block rule of 38.212 7.2.1 (:func:`transport_block_crc`); its
+        bits are taken from the LDPC block's k information bits.
 
     Input (``step``)
     ----------------
@@ -180,10 +189,10 @@ class SSCCTransceiver:
         CRC check passed.
     """
 
-    def __init__(self, scenario: Scenario, mcs: MCS, batch_size: int, crc: str = "CRC24A"):
+    def __init__(self, scenario: Scenario, mcs: MCS, batch_size: int, crc: str = "auto"):
         self.link = DownlinkLink(scenario, mcs)
         self.batch_size = batch_size
-        self.crc_encoder = CRCEncoder(crc)
+        self.crc_encoder = CRCEncoder(transport_block_crc(self.link.k) if crc == "auto" else crc)
         self.crc_decoder = CRCDecoder(self.crc_encoder)
         self.payload_bits = self.link.k - self.crc_encoder.crc_length
         self._no_at_0db = float(self.link.noise_variance(0.0))
@@ -446,7 +455,8 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
             "snr": "SNR = 1/N0 per resource element, BS total transmit power 1, channel "
                    "normalised to unit average energy per link and BS antenna (linksim.phy.sinr); "
                    "the link runs at the equivalent Eb/N0 (ebno_db column).",
-            "rate_control": f"payload budget = k - {exp.crc} bits (B_max = k, seed 003 eq. 10, "
+            "rate_control": f"payload budget = k - CRC bits, crc: {exp.crc} (B_max = k, seed 003 "
+                            "eq. 10; auto = 38.212 7.2.1: CRC16 for payloads up to 3824 bits, "
                             "minus the transport-block CRC inside the k LDPC information bits); "
                             "zero-padded to k - CRC, the receiver strips the padding with the "
                             "codec's own syntax (SourceCodec.strip_padding), no length field.",
