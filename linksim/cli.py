@@ -70,10 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--out", type=Path, default=Path("results/channel_stats"),
                        help="output directory")
 
+    report = sub.add_parser(
+        "report", help="markdown tables from the result CSVs of a directory",
+        description="Write <DIR>/report.md: for BLER results the Eb/N0 at BLER 0.1 (with 95 %% "
+                    "intervals) per configuration; for SSCC results mean PSNR vs SNR per scheme, "
+                    "the best MCS per SNR and failure rates.")
+    report.add_argument("result_dir", type=Path, help="a directory written by 'linksim run'")
+
     bench = sub.add_parser("bench", help="throughput benchmarks (writes results/bench/)",
                            description="Measure linksim's BLER pipeline against a minimal "
                                        "hand-written Sionna chain doing the same work, in the same "
-                                       "process; report coded bits/s and their ratio.")
+                                       "process (coded bits/s and their ratio), and the SSCC "
+                                       "image pipeline end to end (images/s per codec).")
     bench.add_argument("--out", type=Path, default=Path("results/bench"), help="output directory")
     bench.add_argument("--batches", type=int, default=20, help="timed batches per measurement")
     return p
@@ -172,6 +180,16 @@ def _stats(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from linksim.config import ConfigError
+    from linksim.experiments.report import write_report
+
+    if not args.result_dir.is_dir():
+        raise ConfigError(f"{args.result_dir}: no such result directory")
+    print(f"written: {write_report(args.result_dir)}")
+    return 0
+
+
 def _bench(args) -> int:
     from linksim.experiments.bench import run_bench
 
@@ -180,4 +198,4 @@ def _bench(args) -> int:
 
 
 _COMMANDS = {"run": _run, "validate": _validate, "list": _list, "stats": _stats,
-             "bench": _bench}
+             "report": _report, "bench": _bench}

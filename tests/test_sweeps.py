@@ -112,6 +112,10 @@ def test_cli_run_writes_csv_json_png_and_resumes(scenario_file, tmp_path, capsys
     first = (out / "tiny.csv").read_text()
     assert main(["run", str(scenario_file), "--out", str(out), "--no-progress"]) == 0
     assert (out / "tiny.csv").read_text() == first   # resumed: nothing appended
+    assert main(["report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "BLER = 0.1" in report and "| 4QAM r=1/2 | 32 | AWGN |" in report
+    assert main(["report", str(tmp_path / "missing")]) == 2
 
 
 def test_quick_mode_is_small(tmp_path):
