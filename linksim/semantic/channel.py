@@ -1,0 +1,202 @@
+"""The channel in the training loop: per-RE MU-MIMO OFDM channel plus AWGN, and channel draws.
+
+:class:`OFDMChannel` is the differentiable part of the model: every user
+receives y_k = sum_m h_km x_m + n on every resource element (Sionna's
+``ApplyOFDMChannel``), gradients flow to x (the precoder, hence the encoder).
+
+The channel realisations and noise levels are *training data*, not model
+state, so they come from a :class:`ChannelSampler` that the training step
+calls and that is not saved with the model:
+
+- :class:`OnlineChannels` draws from ``linksim.phy.CHANNELS`` inside the
+  graph: one of the listed scenarios (UMi, UMa, RMa, ...) per batch, chosen at
+  random, with a new 38.901 single-sector topology per batch -- seed 003's
+  training set-up, exactly;
+- :class:`ChannelBank` draws slots from a bank generated once with the same
+  registry (cached on disk, e.g. ``~/.cache/linksim/channel_banks``) and held
+  in memory; each slot of a batch is picked independently, so the scenarios
+  are mixed within and across batches. Faster than generating 38.901 channels
+  at every step, at the price of a finite set of realisations (the bank's
+  size is part of its cache key and of what a result should report).
+
+Both draw the SNR per slot uniformly in dB from ``snr_db`` and return the
+noise variance N0 = 10^(-SNR/10): with normalised channels and total transmit
+power one per RE, SNR = 1/N0 per RE, the definition of the SSCC experiment.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import sionna
+import tensorflow as tf
+from sionna.phy.channel import ApplyOFDMChannel
+
+from linksim.config import Scenario
+from linksim.config.schema import SemanticConfig
+from linksim.experiments.provenance import derived_seed
+from linksim.phy.channels import CHANNELS
+from linksim.phy.ofdm import resource_grid
+from linksim.semantic.base import scenario_config
+
+DEFAULT_CACHE = Path.home() / ".cache" / "linksim" / "channel_banks"
+
+
+@keras.saving.register_keras_serializable("linksim")
+class OFDMChannel(keras.layers.Layer):
+    """Frequency-domain MU-MIMO channel with AWGN, differentiable with respect to x.
+
+    Input
+    -----
+    x : [batch_size, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex64
+        Precoded antenna signals.
+    h : [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex64
+        Channel frequency response.
+    no : [batch_size], tf.float32
+        Noise variance per complex RE of each slot.
+
+    Output
+    ------
+    y : [batch_size, num_users, num_ofdm_symbols, fft_size], tf.complex64
+        What every user's single antenna receives.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._apply = ApplyOFDMChannel()
+
+    def call(self, x: tf.Tensor, h: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+        return self._apply(x, h, no)[:, :, 0]
+
+
+class ChannelSampler:
+    """Base: ``sampler(batch_size) -> (h, no)`` inside a compiled step.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Grid, arrays, channel options and users.
+    names : sequence of str
+        Keys of ``linksim.phy.CHANNELS`` to mix (default: UMi, UMa, RMa).
+    snr_db : (float, float)
+        Training SNR range in dB, drawn uniformly per slot.
+
+    Output (``__call__``)
+    ---------------------
+    h : [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex64
+    no : [batch_size], tf.float32
+    """
+
+    def __init__(self, scenario: Scenario, names: tuple[str, ...] = ("umi", "uma", "rma"),
+                 snr_db: tuple[float, float] = (-7.0, 7.0)) -> None:
+        self.scenario = scenario
+        self.names = tuple(names)
+        self.snr_db = (float(snr_db[0]), float(snr_db[1]))
+
+    def noise_variance(self, batch_size: int | tf.Tensor) -> tf.Tensor:
+        """N0 [batch_size], tf.float32, for SNRs uniform in ``snr_db``."""
+        snr = sionna.phy.config.tf_rng.uniform([batch_size], *self.snr_db)
+        return tf.pow(10.0, -snr / 10.0)
+
+    def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, batch_size: int | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return self.channel(batch_size), self.noise_variance(batch_size)
+
+
+class OnlineChannels(ChannelSampler):
+    """Fresh 38.901 channels every batch; the scenario of each batch is drawn uniformly from ``names``."""
+
+    def __init__(self, scenario: Scenario, names: tuple[str, ...] = ("umi", "uma", "rma"),
+                 snr_db: tuple[float, float] = (-7.0, 7.0)) -> None:
+        super().__init__(scenario, names, snr_db)
+        grid = resource_grid(scenario)
+        self._models = [CHANNELS[n](scenario, grid) for n in self.names]
+
+    def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:
+        if len(self._models) == 1:
+            return self._models[0](batch_size)
+        pick = sionna.phy.config.tf_rng.uniform([], 0, len(self._models), dtype=tf.int32)
+        return tf.switch_case(pick, [lambda m=m: m(batch_size) for m in self._models])
+
+
+class ChannelBank(ChannelSampler):
+    """Channels drawn from a pre-generated in-memory bank (see module docstring).
+
+    Parameters
+    ----------
+    scenario, names, snr_db
+        As :class:`ChannelSampler`.
+    size : int
+        Slots generated per scenario name. Memory: ``len(names) * size *
+        K * M * 14 * N_f * 8`` bytes (3 x 1024 slots: 176 MB at N_f = 32,
+        705 MB at N_f = 128).
+    seed : int
+        Scenario ``name`` is generated after ``sionna.phy.config.seed =
+        derived_seed(seed, "channel-bank", name)`` (this reseeds Sionna's global
+        generator, as every linksim experiment does).
+    cache_dir : Path or None
+        Where ``<hash>.npy`` banks are kept; the hash covers everything the
+        channels depend on (grid, arrays, channel options, names, size, seed,
+        Sionna version). None: generate, do not cache.
+    """
+
+    def __init__(self, scenario: Scenario, names: tuple[str, ...] = ("umi", "uma", "rma"),
+                 snr_db: tuple[float, float] = (-7.0, 7.0), size: int = 1024, seed: int = 0,
+                 cache_dir: Path | None = DEFAULT_CACHE) -> None:
+        super().__init__(scenario, names, snr_db)
+        self.size = size
+        self.seed = seed
+        bank = self._load_or_generate(cache_dir)
+        # a plain tf.Variable, invisible to Keras: the bank is never written into a .keras file
+        self.bank = tf.Variable(bank, trainable=False, name="channel_bank")
+
+    def cache_key(self) -> str:
+        """Hash of everything the bank's contents depend on."""
+        sc = scenario_config(self.scenario)
+        key = {k: sc[k] for k in ("ofdm", "channel", "bs", "ue", "runtime")}
+        key.update(names=self.names, size=self.size, seed=self.seed,
+                   sionna=sionna.__version__)
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _load_or_generate(self, cache_dir: Path | None) -> np.ndarray:
+        path = None if cache_dir is None else Path(cache_dir) / f"{self.cache_key()}.npy"
+        if path is not None and path.is_file():
+            return np.load(path)
+        bank = np.concatenate([self._generate(n) for n in self.names])
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, bank)
+            tmp.replace(path)
+        return bank
+
+    def _generate(self, name: str, chunk: int = 128) -> np.ndarray:
+        """[size, K, M, S, F] complex64 slots of channel ``name``."""
+        model = CHANNELS[name](self.scenario, resource_grid(self.scenario))
+        mode = self.scenario.runtime.mode
+        draw = model if mode == "eager" else tf.function(model, jit_compile=(mode == "xla"))
+        sionna.phy.config.seed = derived_seed(self.seed, "channel-bank", name)
+        parts, left = [], self.size
+        while left > 0:
+            n = min(chunk, left)
+            parts.append(draw(chunk)[:n, :, 0, 0].numpy())
+            left -= n
+        return np.concatenate(parts).astype(np.complex64)
+
+    def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:
+        idx = sionna.phy.config.tf_rng.uniform([batch_size], 0, tf.shape(self.bank)[0], dtype=tf.int32)
+        return tf.gather(self.bank, idx)[:, :, None, None]
+
+
+def training_sampler(scenario: Scenario, cfg: SemanticConfig,
+                     cache_dir: Path | None = DEFAULT_CACHE) -> ChannelSampler:
+    """The sampler ``cfg`` asks for; a bank is seeded from ``scenario.seed``."""
+    if cfg.channel_source == "online":
+        return OnlineChannels(scenario, cfg.train_channels, cfg.train_snr_db)
+    return ChannelBank(scenario, cfg.train_channels, cfg.train_snr_db, size=cfg.bank_size,
+                       seed=scenario.seed, cache_dir=cache_dir)
