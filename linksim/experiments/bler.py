@@ -129,7 +129,10 @@ def run_bler(scenario: Scenario, exp: BLERExperiment, out_dir: Path,
                 break
     if bar:
         bar.close()
+    hashes = {c["config_hash"] for c in meta["curves"]}
     meta["wall_s_this_run"] = round(wall_total, 1)
+    meta["wall_s_all_points"] = round(sum(float(r["wall_s"]) for r in table.rows()
+                                          if r["config_hash"] in hashes), 1)
     write_json(meta_path, meta)
     return table.path
 

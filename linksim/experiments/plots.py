@@ -35,8 +35,9 @@ def group_curves(rows: list[dict[str, str]]) -> dict[tuple[str, str], list[dict[
 
 def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
     """Semilog BLER vs Eb/N0, one curve per configuration."""
-    groups = group_curves(read_rows(csv_path))
-    channels = sorted({ch for ch, _ in groups})
+    rows = read_rows(csv_path)
+    groups = group_curves(rows)
+    channels = list(dict.fromkeys(r["channel"] for r in rows))  # in sweep order
     mcs_values = sorted({(int(p[0]["qam"]), float(p[0]["rate"])) for p in groups.values()})
     ffts = sorted({int(p[0]["fft_size"]) for p in groups.values()})
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -59,7 +60,8 @@ def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
         ax.set_title(ch.upper())
         ax.set_xlabel("Eb/N0 [dB]")
         ax.grid(True, which="both", alpha=0.3)
-        ax.set_ylim(bottom=1e-3, top=1.05)
+        lowest = min((float(r["bler"]) for r in rows if int(r["block_errors"]) > 0), default=1e-3)
+        ax.set_ylim(bottom=10 ** math.floor(math.log10(lowest)), top=1.05)
     axes[0][0].set_ylabel("BLER")
     axes[0][-1].legend(fontsize=6, loc="lower left")
     if title:
