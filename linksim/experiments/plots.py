@@ -41,7 +41,7 @@ def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
     mcs_values = sorted({(int(p[0]["qam"]), float(p[0]["rate"])) for p in groups.values()})
     ffts = sorted({int(p[0]["fft_size"]) for p in groups.values()})
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(channels), figsize=(5.2 * len(channels), 4.2),
+    fig, axes = plt.subplots(1, len(channels), figsize=(5.2 * len(channels), 5.6),
                              squeeze=False, sharey=True)
     for ax, ch in zip(axes[0], channels):
         for (c, label), pts in sorted(groups.items()):
@@ -63,10 +63,12 @@ def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
         lowest = min((float(r["bler"]) for r in rows if int(r["block_errors"]) > 0), default=1e-3)
         ax.set_ylim(bottom=10 ** math.floor(math.log10(lowest)), top=1.05)
     axes[0][0].set_ylabel("BLER")
-    axes[0][-1].legend(fontsize=6, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    rows_of_legend = math.ceil(len(labels) / 4)
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.045 * rows_of_legend + 0.02, 1, 1))
     png_path = Path(png_path)
     fig.savefig(png_path, dpi=130)
     plt.close(fig)
