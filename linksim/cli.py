@@ -145,8 +145,11 @@ def _validate(args) -> int:
 def _list(args) -> int:
     from linksim.experiments import EXPERIMENTS
     from linksim.phy import registries
+    from linksim.semantic import SEMANTIC_MODELS
+    from linksim.source import CODECS
 
-    tables = {**registries(), "experiment": EXPERIMENTS}
+    tables = {**registries(), "codec": CODECS, "semantic model": SEMANTIC_MODELS,
+              "experiment": EXPERIMENTS}
     for kind, table in tables.items():
         print(f"{table.kind}s ({kind}):")
         for name, doc in table.describe().items():
