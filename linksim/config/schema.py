@@ -297,36 +297,6 @@ class RuntimeConfig(Strict):
     precision: Literal["single", "double"] = "single"
 
 
-class Scenario(Strict):
-    """One simulation scenario: system parameters plus the experiments to run."""
-
-    name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
-    seed: int = Field(42, ge=0, description="makes a run reproducible bit for bit")
-    ofdm: OFDMConfig = OFDMConfig()
-    channel: ChannelConfig = ChannelConfig()
-    bs: BSConfig = BSConfig()
-    ue: UEConfig = UEConfig()
-    precoder: PrecoderConfig = PrecoderConfig()
-    receiver: ReceiverConfig = ReceiverConfig()
-    runtime: RuntimeConfig = RuntimeConfig()
-    experiments: list[Experiment] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _streams_fit(self) -> "Scenario":
-        if self.ue.num_users > self.bs.array.num_ant:
-            raise ValueError(
-                f"ue.num_users ({self.ue.num_users}) exceeds the BS antennas "
-                f"({self.bs.array.num_ant}): linear precoding needs num_users <= num_ant"
-            )
-        if self.ofdm.fft_size % self.ue.num_users:
-            raise ValueError(
-                f"ofdm.fft_size ({self.ofdm.fft_size}) must be a multiple of ue.num_users "
-                f"({self.ue.num_users}) for orthogonal Kronecker pilots"
-            )
-        return self
-
-
 class SemanticConfig(Strict):
     """Seed-003 semantic system: which variant, its size, and how its training draws channels.
 
@@ -335,7 +305,8 @@ class SemanticConfig(Strict):
     (1.0: the paper's encoder, 10.1 M weights at N_f = 128; 0.5 trains about
     twice as fast). ``train_channels`` are ``linksim.phy.CHANNELS`` keys mixed
     during training, from an in-memory bank of ``bank_size`` slots per model
-    or generated online every batch.
+    or generated online every batch. The remaining fields drive
+    ``python -m linksim train`` (:mod:`linksim.experiments.train`).
     """
 
     model: str = "full"
@@ -346,6 +317,16 @@ class SemanticConfig(Strict):
     train_channels: tuple[str, ...] = Field(("umi", "uma", "rma"), min_length=1)
     channel_source: Literal["bank", "online"] = "bank"
     bank_size: int = Field(1024, ge=1, description="slots per channel model in the bank")
+    data: str = Field("auto", min_length=1,
+                      description="training images: auto | keras | samples | a path "
+                                  "(see linksim.data.load_images; its train split)")
+    num_images: int | None = Field(None, ge=2, description="train-split images to use (None: all)")
+    val_fraction: float = Field(0.05, gt=0, lt=1,
+                                description="last share of the slots held out for validation")
+    batch_size: int = Field(32, ge=1, le=4096, description="slots per batch (num_users images each)")
+    epochs: int = Field(100, ge=1)
+    learning_rate: float = Field(1e-3, gt=0, description="Adam step size")
+    patience: int = Field(10, ge=1, description="early stopping: epochs without a better val loss")
 
     @field_validator("model")
     @classmethod
@@ -368,3 +349,34 @@ class SemanticConfig(Strict):
         if value[1] < value[0]:
             raise ValueError("train_snr_db must be (low, high)")
         return value
+
+
+class Scenario(Strict):
+    """One simulation scenario: system parameters plus the experiments to run."""
+
+    name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = Field(42, ge=0, description="makes a run reproducible bit for bit")
+    ofdm: OFDMConfig = OFDMConfig()
+    channel: ChannelConfig = ChannelConfig()
+    bs: BSConfig = BSConfig()
+    ue: UEConfig = UEConfig()
+    precoder: PrecoderConfig = PrecoderConfig()
+    receiver: ReceiverConfig = ReceiverConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    semantic: SemanticConfig = SemanticConfig()
+    experiments: list[Experiment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _streams_fit(self) -> "Scenario":
+        if self.ue.num_users > self.bs.array.num_ant:
+            raise ValueError(
+                f"ue.num_users ({self.ue.num_users}) exceeds the BS antennas "
+                f"({self.bs.array.num_ant}): linear precoding needs num_users <= num_ant"
+            )
+        if self.ofdm.fft_size % self.ue.num_users:
+            raise ValueError(
+                f"ofdm.fft_size ({self.ofdm.fft_size}) must be a multiple of ue.num_users "
+                f"({self.ue.num_users}) for orthogonal Kronecker pilots"
+            )
+        return self

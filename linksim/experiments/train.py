@@ -1,0 +1,337 @@
+"""``python -m linksim train``: train one semantic variant with checkpoints, resume and a NaN stop.
+
+Files in the output directory (all rewritten or appended at every epoch end,
+so an interrupted run loses at most the epoch in progress):
+
+- ``last.keras``: the full model *with its optimizer state*; re-running with
+  the same directory loads it and continues at the next epoch (resume);
+- ``last.weights.h5`` / ``best.weights.h5``: weights after the last epoch and
+  after the epoch with the lowest validation loss;
+- ``state.json``: epochs done, best val loss, optimizer step, wall time,
+  ``status`` (``running``, ``done``, ``early_stop``, ``time_budget``, ``nan``),
+  configuration, data source and provenance;
+- ``history.csv`` (Keras ``CSVLogger``, one row per epoch, appended on resume;
+  rows of an epoch that is redone are dropped first), ``batches.csv``
+  (running training loss per step, which shows a collapse inside an epoch),
+  ``loss_curve.png`` and TensorBoard scalars in ``tensorboard/``.
+
+The time budget is checked after every step; the epoch in progress then ends
+early and is checkpointed as done.
+
+A NaN or infinite training loss (the ZF variant's collapse of seed 003's
+Fig. 10) stops the run at that step: nothing is saved from the poisoned
+weights, the files above keep the last good epoch, and ``status`` is
+``"nan"``. That is a result, so :func:`train` returns normally.
+
+Determinism: Keras, NumPy and Sionna are seeded from ``scenario.seed`` and
+the epoch the run starts at, and the training images are shuffled (then
+grouped into slots of ``num_users``) with a seed derived from the epoch number, so a resumed run sees the same data order as
+an uninterrupted one (channel and noise draws restart their stream at the
+resume point). Early stopping's patience counter restarts at a resume.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import sionna
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+
+from linksim.config import ConfigError, Scenario
+from linksim.data import DataError, load_images
+from linksim.experiments.provenance import derived_seed, provenance
+from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
+from linksim.semantic.system import SemanticSystem, build_system
+
+
+def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """Train-split images and the validation slots held out from them.
+
+    Returns ``(train_images, train_labels, val_images, val_labels, source)``:
+    training images [N, 32, 32, 3] uint8 and labels [N] int32 (grouped into
+    new slots every epoch by :func:`_training`); validation images
+    [slots, K, 32, 32, 3] and labels [slots, K]: the last ``val_fraction`` of
+    the data in slots of K consecutive images (at least one slot), the same
+    for every run on the same data. Unlabelled data (the
+    ``samples`` fallback) gets label 0 everywhere: the classification head
+    then learns nothing useful, which the ``source`` line records.
+    """
+    cfg = scenario.semantic
+    try:
+        data = load_images(cfg.data, "train", limit=cfg.num_images, seed=scenario.seed)
+    except DataError as err:
+        raise ConfigError(f"semantic.data: {err}") from None
+    k = scenario.ue.num_users
+    slots = len(data.images) // k
+    num_val = max(1, round(cfg.val_fraction * slots))
+    if slots - num_val < 1:
+        raise ConfigError(f"semantic.data: {len(data.images)} images make {slots} slot(s) of "
+                          f"{k}; need at least 2 (train and validation)")
+    labels = data.labels if data.labels is not None else np.zeros(len(data.images), np.int64)
+    source = data.source + ("" if data.labels is not None else "; unlabelled: labels set to 0")
+    images = data.images[: slots * k].reshape(slots, k, 32, 32, 3)
+    labels = labels[: slots * k].reshape(slots, k).astype(np.int32)
+    cut = slots - num_val
+    return (images[:cut].reshape(-1, 32, 32, 3), labels[:cut].reshape(-1), images[cut:],
+            labels[cut:], source)
+
+
+def _to_float(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    return tf.cast(images, tf.float32) / 255.0, labels
+
+
+def _validation(images: np.ndarray, labels: np.ndarray, batch: int) -> tf.data.Dataset:
+    """Fixed validation slots [b, K, 32, 32, 3] in [0, 1], in order."""
+    data = tf.data.Dataset.from_tensor_slices((images, labels))
+    return data.batch(batch).map(_to_float).prefetch(2)
+
+
+def _training(images: np.ndarray, labels: np.ndarray, users: int, batch: int, seed: int,
+              epochs: range) -> tf.data.Dataset:
+    """One pass per epoch number: images shuffled, grouped into slots of ``users``, batched.
+
+    Each pass is shuffled with a seed derived from its epoch number (not from
+    an iterator's position), which is what makes resumed runs see the same
+    order as uninterrupted ones; regrouping every epoch gives each image new
+    slot neighbours (other users' images, hence other interference).
+    """
+    base = tf.data.Dataset.from_tensor_slices((images, labels))
+    seeds = [derived_seed(seed, "shuffle", e) for e in epochs]
+    passes = tf.data.Dataset.from_tensor_slices(tf.constant(seeds, tf.int64))
+    data = passes.flat_map(lambda s: base.shuffle(len(images), seed=s)
+                           .batch(users, drop_remainder=True).batch(batch, drop_remainder=True))
+    return data.map(_to_float).prefetch(2)
+
+
+class _Guard(keras.callbacks.Callback):
+    """Stops on a NaN/Inf loss or when the time budget is spent; checkpoints good epochs.
+
+    The checks run after every training step, so a collapse is caught at the
+    step where it happens and the time budget is kept to within one step.
+    """
+
+    def __init__(self, out: Path, state: dict[str, Any], budget_s: float | None) -> None:
+        super().__init__()
+        self.out, self.state, self.budget_s = out, state, budget_s
+        self.t0 = time.monotonic()
+        self.wall0 = float(state.get("wall_s", 0.0))
+        self.epoch = 0
+        path = out / "batches.csv"
+        new = not path.is_file() or path.stat().st_size == 0
+        self.batches = path.open("a", newline="")
+        self.writer = csv.writer(self.batches)
+        if new:
+            self.writer.writerow(["epoch", "step", "loss"])
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = float(logs["loss"])
+        self.writer.writerow([self.epoch, batch, loss])
+        if not math.isfinite(loss):
+            self.state["status"] = "nan"
+            self.state["nan_at"] = {"epoch": self.epoch, "step": batch}
+            self.model.stop_training = True
+        elif self.budget_s is not None and time.monotonic() - self.t0 > self.budget_s:
+            self.state["status"] = "time_budget"
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.batches.flush()
+        if self.state["status"] == "nan":
+            return  # the weights are poisoned: keep the previous epoch's files
+        val = float(logs.get("val_loss", math.nan))
+        best = self.state["best_val_loss"]
+        if math.isfinite(val) and (best is None or val < best):
+            self.state["best_val_loss"] = val
+            self.state["best_epoch"] = epoch
+            self.model.save_weights(self.out / "best.weights.h5")
+        self.model.save_weights(self.out / "last.weights.h5")
+        tmp = self.out / "last.tmp.keras"
+        self.model.save(tmp)
+        tmp.replace(self.out / "last.keras")
+        self.state["epochs_done"] = epoch + 1
+        self.state["optimizer_step"] = int(self.model.optimizer.iterations.numpy())
+        self.state["wall_s"] = round(self.wall0 + time.monotonic() - self.t0, 1)
+        _write_state(self.out, self.state)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.batches.close()
+
+
+class _Scalars(keras.callbacks.Callback):
+    """Epoch metrics as TensorBoard scalars, written with TensorFlow's core summary op.
+
+    Keras's ``TensorBoard`` callback needs the ``tensorboard`` package for
+    ``tf.summary.scalar``; the event files written here only need TensorFlow
+    and are read by any TensorBoard.
+    """
+
+    def __init__(self, log_dir: Path) -> None:
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+        meta = summary_pb2.SummaryMetadata()
+        meta.plugin_data.plugin_name = "scalars"
+        self.meta = meta.SerializeToString()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        with self.writer.as_default():
+            for name, value in (logs or {}).items():
+                tf.summary.write(name, tf.constant(float(value)), step=epoch, metadata=self.meta)
+        self.writer.flush()
+
+
+def _write_state(out: Path, state: dict[str, Any]) -> None:
+    tmp = out / "state.tmp.json"
+    tmp.write_text(json.dumps(state, indent=2, default=str))
+    tmp.replace(out / "state.json")
+
+
+def _trim_epochs(path: Path, first_epoch: int) -> None:
+    """Drop rows of epochs >= ``first_epoch`` (an epoch that is redone) from a CSV log."""
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if rows:
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) < first_epoch]
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerows(kept)
+
+
+def plot_loss_curve(out: Path) -> Path:
+    """``loss_curve.png``: running training loss per step and train/val loss per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    steps = np.loadtxt(out / "batches.csv", delimiter=",", skiprows=1, ndmin=2)
+    if steps.size:
+        ax.plot(steps[:, 2], lw=0.8, label="train (running mean, per step)")
+        with (out / "history.csv").open(newline="") as f:
+            rows = list(csv.DictReader(f)) if (out / "history.csv").stat().st_size else []
+        # an epoch's point sits at its last step
+        ends = [int(np.flatnonzero(steps[:, 0] == int(r["epoch"]))[-1]) for r in rows]
+        for key in ("loss", "val_loss"):
+            if rows and key in rows[0]:
+                ax.plot(ends, [float(r[key]) for r in rows], "o", label=f"{key} (epoch)")
+    ax.set(xlabel="training step", ylabel="loss (MSE + lambda CE)", yscale="log")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    path = out / "loss_curve.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def quick_scenario(scenario: Scenario) -> Scenario:
+    """A smoke-test version: narrow model, 64 images, a small bank, 2 epochs (< 1 min)."""
+    cfg = scenario.semantic.model_copy(update={
+        "encoder_width": min(scenario.semantic.encoder_width, 0.25),
+        "decoder_width": min(scenario.semantic.decoder_width, 0.5),
+        "num_images": 64, "bank_size": 16, "batch_size": 4, "epochs": 2})
+    return scenario.model_copy(update={"semantic": cfg})
+
+
+def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
+          batch_size: int | None = None, time_budget_min: float | None = None,
+          verbose: int = 1, cache_dir: Path | None = DEFAULT_CACHE,
+          callbacks: list[keras.callbacks.Callback] | None = None) -> dict[str, Any]:
+    """Train ``scenario.semantic`` into ``out`` (resuming from ``out/last.keras`` if present).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Grid, arrays, users, seed, and the ``semantic`` section (variant,
+        widths, channels, data, epochs, batch size, patience).
+    out : Path
+        Output directory (see the module docstring for its files).
+    epochs, batch_size : int or None
+        Override ``semantic.epochs`` (total, counting resumed epochs) and
+        ``semantic.batch_size`` (slots).
+    time_budget_min : float or None
+        Stop after this many minutes of training in this invocation.
+    verbose : int
+        Keras progress bar (1) or silence (0).
+    cache_dir : Path or None
+        Channel bank cache (see :class:`~linksim.semantic.ChannelBank`).
+    callbacks : list or None
+        Extra Keras callbacks (tests use them to look inside the run).
+
+    Returns
+    -------
+    dict
+        The final ``state.json`` contents.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable data, or ``out`` holds a run of another variant.
+    """
+    cfg = scenario.semantic
+    epochs = epochs or cfg.epochs
+    batch = batch_size or cfg.batch_size
+    out.mkdir(parents=True, exist_ok=True)
+    state_path, last = out / "state.json", out / "last.keras"
+    resume = last.is_file() and state_path.is_file()
+    if resume:
+        state = json.loads(state_path.read_text())
+        if state["model"] != cfg.model:
+            raise ConfigError(f"{out} holds a run of model {state['model']!r}, not {cfg.model!r}; "
+                              f"use another --out")
+        model: SemanticSystem = keras.models.load_model(last)
+        initial_epoch = int(state["epochs_done"])
+    else:
+        state = {"model": cfg.model, "epochs_done": 0, "best_val_loss": None,
+                 "best_epoch": None, "optimizer_step": 0, "wall_s": 0.0,
+                 "semantic": cfg.model_dump(mode="json"), "seed": scenario.seed,
+                 "provenance": provenance()}
+        for stale in ("history.csv", "batches.csv"):
+            (out / stale).unlink(missing_ok=True)
+        model = build_system(scenario, cfg)
+        model.build()
+        # no XLA: slower for these convolutions on CPU (see linksim.semantic.throughput)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), jit_compile=False)
+        initial_epoch = 0
+    state.update(status="running", epochs_target=epochs, batch_slots=batch)
+    state.pop("nan_at", None)
+    if initial_epoch >= epochs:
+        state["status"] = "done"
+        _write_state(out, state)
+        return state
+    train_x, train_y, val_x, val_y, source = slot_datasets(scenario)
+    k = scenario.ue.num_users
+    train_slots = len(train_x) // k
+    if train_slots < batch:
+        raise ConfigError(f"--batch-size {batch}: larger than the {train_slots} training slots")
+    state.update(data=source, train_slots=train_slots, val_slots=len(val_x))
+    start_seed = derived_seed(scenario.seed, "train", initial_epoch)
+    keras.utils.set_random_seed(start_seed)
+    sionna.phy.config.seed = start_seed
+    model.channel_sampler = training_sampler(scenario, cfg, cache_dir=cache_dir)
+    for log in ("history.csv", "batches.csv"):
+        _trim_epochs(out / log, initial_epoch)
+    guard = _Guard(out, state, None if time_budget_min is None else 60.0 * time_budget_min)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience)
+    model.fit(_training(train_x, train_y, k, batch, scenario.seed, range(initial_epoch, epochs)),
+              validation_data=_validation(val_x, val_y, batch),
+              epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=train_slots // batch,
+              verbose=verbose, shuffle=False,
+              callbacks=[guard, stopper, keras.callbacks.CSVLogger(out / "history.csv", append=True),
+                         _Scalars(out / "tensorboard"), *(callbacks or [])])
+    if state["status"] == "running":
+        state["status"] = "early_stop" if stopper.stopped_epoch > 0 else "done"
+    _write_state(out, state)
+    plot_loss_curve(out)
+    return state

@@ -1,0 +1,98 @@
+"""``linksim train``: checkpoint files, resume at the next epoch, clean NaN stop, time budget, CLI errors."""
+from __future__ import annotations
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import make_scenario
+from linksim.cli import main
+from linksim.experiments.train import train
+from linksim.semantic import SemanticSystem
+
+TINY = {"encoder_width": 0.25, "decoder_width": 0.25, "train_channels": ["rayleigh"],
+        "bank_size": 4, "data": "samples", "num_images": 40, "batch_size": 4, "patience": 5}
+
+
+def _scenario(**semantic):
+    return make_scenario(semantic={**TINY, **semantic})
+
+
+def _epochs(out) -> list[int]:
+    with (out / "history.csv").open(newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def _weights(path) -> list[np.ndarray]:
+    model = keras.models.load_model(path)
+    return [w.numpy() for w in model.weights]
+
+
+class _Capture(keras.callbacks.Callback):
+    """Weights and optimizer step as training (re)starts."""
+
+    def on_train_begin(self, logs=None):
+        self.weights = [w.numpy() for w in self.model.weights]
+        self.step = int(self.model.optimizer.iterations.numpy())
+
+
+def test_run_writes_checkpoints_stops_on_the_time_budget_and_resumes_at_the_next_epoch(tmp_path):
+    sc, out = _scenario(model="rzf"), tmp_path / "run"  # the lightest graph to trace
+    state = train(sc, out, epochs=2, time_budget_min=1e-6, verbose=0, cache_dir=tmp_path)
+    for name in ("last.keras", "last.weights.h5", "best.weights.h5", "history.csv",
+                 "state.json", "loss_curve.png"):
+        assert (out / name).is_file(), name
+    assert list((out / "tensorboard").iterdir())
+    saved = json.loads((out / "state.json").read_text())
+    assert saved == json.loads(json.dumps(state))
+    # the budget is checked after every step: epoch 0 ends after its first step, checkpointed
+    assert saved["status"] == "time_budget" and saved["epochs_done"] == 1
+    assert saved["optimizer_step"] == 1
+    at_end = _weights(out / "last.keras")
+
+    capture = _Capture()
+    state = train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path, callbacks=[capture])
+    assert capture.step == 1                           # optimizer state restored, not reset
+    for before, resumed in zip(at_end, capture.weights, strict=True):
+        np.testing.assert_array_equal(before, resumed)
+    assert _epochs(out) == [0, 1]
+    assert state["status"] == "done"
+    assert state["epochs_done"] == 2 and state["optimizer_step"] == 1 + 2  # 9 train slots // 4
+    assert train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)["status"] == "done"
+    assert _epochs(out) == [0, 1]                      # nothing left to do: no new rows
+
+
+def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    loss_fn = SemanticSystem.semantic_loss
+
+    def collapse_at_step_3(self, images, labels, outputs):  # the ZF collapse, on demand
+        loss, mse, ce = loss_fn(self, images, labels, outputs)
+        return tf.where(self.optimizer.iterations >= 3, np.float32(np.nan), loss), mse, ce
+
+    monkeypatch.setattr(SemanticSystem, "semantic_loss", collapse_at_step_3)
+    out = tmp_path / "nan"
+    state = train(_scenario(model="zf"), out, epochs=4, verbose=0, cache_dir=tmp_path)
+    assert state["status"] == "nan"
+    assert state["nan_at"] == {"epoch": 1, "step": 1}
+    assert state["epochs_done"] == 1 and state["optimizer_step"] == 2
+    assert json.loads((out / "state.json").read_text())["status"] == "nan"
+    assert all(np.isfinite(w).all() for w in _weights(out / "last.keras"))
+    assert (out / "loss_curve.png").is_file()
+    assert not np.isfinite(np.loadtxt(out / "batches.csv", delimiter=",", skiprows=1)[-1, 2])
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--model", "bogus"], "--model 'bogus': not a semantic model; allowed: full, no_pilot"),
+    (["--epochs", "0"], "--epochs: 0 -- must be positive"),
+])
+def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, flags, message):
+    path = tmp_path / "s.yaml"
+    path.write_text("runtime: {mode: eager}\n")
+    assert main(["train", str(path), "--out", str(tmp_path / "o"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "o").exists()
