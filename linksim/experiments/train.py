@@ -218,6 +218,9 @@ def plot_loss_curve(out: Path) -> Path:
     steps = np.loadtxt(out / "batches.csv", delimiter=",", skiprows=1, ndmin=2)
     if steps.size:
         ax.plot(steps[:, 2], lw=0.8, label="train (running mean, per step)")
+        bad = np.flatnonzero(~np.isfinite(steps[:, 2]))
+        if bad.size:  # a NaN is not drawn on a log axis: mark where the run collapsed
+            ax.axvline(bad[0], color="red", ls="--", label="NaN/Inf loss: run stopped")
         with (out / "history.csv").open(newline="") as f:
             rows = list(csv.DictReader(f)) if (out / "history.csv").stat().st_size else []
         # an epoch's point sits at its last step
