@@ -80,13 +80,38 @@ def _parser() -> argparse.ArgumentParser:
                     "the best MCS per SNR and failure rates.")
     report.add_argument("result_dir", type=Path, help="a directory written by 'linksim run'")
 
-    bench = sub.add_parser("bench", help="throughput benchmarks (writes results/bench/)",
-                           description="Measure linksim's BLER pipeline against a minimal "
-                                       "hand-written Sionna chain doing the same work, in the same "
-                                       "process (coded bits/s and their ratio), and the SSCC "
-                                       "image pipeline end to end (images/s per codec).")
+    bench = sub.add_parser(
+        "bench", help="throughput benchmarks and Table III complexity (writes results/bench/)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Benchmarks in parts (all by default; --only picks some):\n"
+                    "  link        linksim's BLER pipeline against a minimal hand-written Sionna\n"
+                    "              chain doing the same work, in the same process (coded bits/s\n"
+                    "              and their ratio; target >= 0.9) -> bler_pipeline.csv\n"
+                    "  sscc        the SSCC image pipeline end to end, images/s per codec\n"
+                    "              -> sscc_pipeline.csv\n"
+                    "  train       semantic training throughput at N_f = 32 (encoder, precoder,\n"
+                    "              channel, decoder, backward): full at encoder widths 1.0 and\n"
+                    "              0.5 (decoder 1.5) and djscc; target >= 200 images/s\n"
+                    "              -> train_pipeline.csv\n"
+                    "  complexity  seed 003 Table III: parameters, weight memory (MB) and median\n"
+                    "              CPU inference time per batch of 64 slots (256 images) for the\n"
+                    "              encoder, precoder and decoder of full, no_pilot, rzf and djscc\n"
+                    "              at encoder/decoder widths 1.0/1.5 (the paper's sizes) and\n"
+                    "              0.5/1.5 (our scenarios'), N_f = 32 and 128\n"
+                    "              -> complexity.csv/.json/.png\n"
+                    "link, sscc and train also update bench.json (other parts' entries are kept).\n"
+                    "TensorFlow's oneDNN kernels are switched on (TF_ENABLE_ONEDNN_OPTS=1) unless\n"
+                    "the environment sets the variable.\n\n"
+                    "example:\n"
+                    "  python -m linksim bench --only complexity --out results/table3_complexity")
     bench.add_argument("--out", type=Path, default=Path("results/bench"), help="output directory")
-    bench.add_argument("--batches", type=int, default=20, help="timed batches per measurement")
+    bench.add_argument("--batches", type=int, default=20,
+                       help="timed batches per measurement (link, complexity) or timed training "
+                            "steps per configuration (train); default 20")
+    bench.add_argument("--only", nargs="+", action="extend", metavar="PART",
+                       choices=("link", "sscc", "train", "complexity"),
+                       help="run only these parts: link, sscc, train, complexity (repeatable; "
+                            "default: all)")
 
     train = sub.add_parser(
         "train", help="train a semantic model variant (checkpoints, resume, NaN stop)",
@@ -123,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.formatwarning = _one_line_warning
     args = _parser().parse_args(argv)
-    if args.command == "train":  # before TensorFlow is imported; 2x faster convolutions on CPU
+    if args.command in ("train", "bench"):  # before TF is imported; 2x faster CPU convolutions
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     from linksim.config import ConfigError
 
@@ -230,9 +255,14 @@ def _report(args) -> int:
 
 
 def _bench(args) -> int:
-    from linksim.experiments.bench import run_bench
+    from linksim.config import ConfigError
+    from linksim.experiments.bench import PARTS, run_bench
 
-    run_bench(args.out, args.batches)
+    if args.batches < 1:
+        raise ConfigError(f"--batches: {args.batches} -- must be at least 1")
+    parts = tuple(p for p in PARTS if p in (args.only or PARTS))
+    for path in run_bench(args.out, args.batches, parts):
+        print(f"written: {path}")
     return 0
 
 

@@ -9,11 +9,12 @@ from linksim.config.schema import (
     PrecoderConfig,
     ReceiverConfig,
     Scenario,
+    SemanticExperiment,
     SSCCExperiment,
 )
 
 __all__ = [
     "MCS", "ArrayConfig", "BLERExperiment", "ChannelConfig", "ConfigError", "OFDMConfig",
-    "PrecoderConfig", "ReceiverConfig", "SSCCExperiment", "Scenario", "expand_sweep", "load_scenario",
+    "PrecoderConfig", "ReceiverConfig", "SSCCExperiment", "Scenario", "SemanticExperiment", "expand_sweep", "load_scenario",
     "with_overrides",
 ]

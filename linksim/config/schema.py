@@ -233,7 +233,35 @@ class BLERExperiment(Strict):
         return sorted(float(v) for v in self.ebno_db)
 
 
-class SSCCExperiment(Strict):
+class ImageExperiment(Strict):
+    """What every image-transmission experiment shares: SNRs, sweep, test images and slots.
+
+    Two experiments of a scenario with equal ``data``, ``split``,
+    ``num_images``, ``data_seed`` and ``batch_size`` send the same images in
+    the same slots over the same channel realisations at every common SNR
+    (:func:`linksim.experiments.sscc.realisation_seed`), which is what makes
+    the semantic models and the SSCC baselines comparable point by point.
+    ``snr_db`` is the SNR per resource element, 1 / N0 with total transmit
+    power 1 (see :mod:`linksim.phy.sinr`), not Eb/N0.
+    """
+
+    snr_db: EbNoRange | list[float] = EbNoRange(start=-7, stop=7, step=2)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    data: str = Field("auto", min_length=1,
+                      description="auto | keras | samples | a path (see linksim.data.load_images)")
+    split: Literal["train", "test"] = "test"
+    num_images: int = Field(256, ge=1, description="images sent per SNR point")
+    data_seed: int = Field(0, ge=0, description="seed of the image subset selection")
+    batch_size: int = Field(64, ge=1, le=4096,
+                            description="slots per batch; each slot carries num_users images")
+
+    def snr_values(self) -> list[float]:
+        if isinstance(self.snr_db, EbNoRange):
+            return self.snr_db.values()
+        return sorted(float(v) for v in self.snr_db)
+
+
+class SSCCExperiment(ImageExperiment):
     """Separate source-channel coding image transmission: PSNR vs SNR (seed 003 Fig. 8).
 
     Each image is compressed by a source codec with seed 003's rate control
@@ -242,8 +270,6 @@ class SSCCExperiment(Strict):
     one slot through the scenario's downlink; ``capacity`` adds the ideal bound
     (codec rate fitted to the slot's Shannon capacity, sent error-free). Every
     combination of ``sweep`` values, codec and MCS (or the bound) is one curve.
-    ``snr_db`` is the SNR per resource element, 1 / N0 with total transmit
-    power 1 (see :mod:`linksim.phy.sinr`), not Eb/N0.
     """
 
     kind: Literal["sscc"] = "sscc"
@@ -254,18 +280,9 @@ class SSCCExperiment(Strict):
                                  MCS(qam=16, rate=0.5), MCS(qam=16, rate=2 / 3)],
         min_length=1)
     capacity: bool = Field(True, description="also run the capacity ideal bound")
-    snr_db: EbNoRange | list[float] = EbNoRange(start=-7, stop=7, step=2)
-    sweep: dict[str, list[Any]] = Field(default_factory=dict)
     crc: Literal["auto", "CRC24A", "CRC24B", "CRC24C", "CRC16", "CRC11", "CRC6"] = Field(
         "auto", description="transport-block CRC inside the k LDPC info bits; auto: 38.212 "
                             "7.2.1 (CRC16 for payloads up to 3824 bits, else CRC24A)")
-    data: str = Field("auto", min_length=1,
-                      description="auto | keras | samples | a path (see linksim.data.load_images)")
-    split: Literal["train", "test"] = "test"
-    num_images: int = Field(256, ge=1, description="images sent per SNR point")
-    data_seed: int = Field(0, ge=0, description="seed of the image subset selection")
-    batch_size: int = Field(64, ge=1, le=4096,
-                            description="slots per batch; each slot carries num_users images")
 
     @field_validator("codecs")
     @classmethod
@@ -279,13 +296,49 @@ class SSCCExperiment(Strict):
             raise ValueError("codecs must be distinct")
         return names
 
-    def snr_values(self) -> list[float]:
-        if isinstance(self.snr_db, EbNoRange):
-            return self.snr_db.values()
-        return sorted(float(v) for v in self.snr_db)
 
 
-Experiment = Annotated[Union[BLERExperiment, SSCCExperiment], Field(discriminator="kind")]
+class SemanticExperiment(ImageExperiment):
+    """Trained seed-003 semantic models on test images: PSNR, SSIM, MS-SSIM, accuracy vs SNR (Figs. 9, 11, 12).
+
+    Each of ``models`` (``linksim.semantic.SEMANTIC_MODELS`` keys) is loaded
+    from ``weights``, a directory pattern in which ``{scenario}`` and
+    ``{model}`` are replaced by the scenario's name and the model key; it must
+    hold ``best.weights.h5`` (or ``last.weights.h5``) and the ``state.json``
+    that ``python -m linksim train`` writes, which gives the widths to build
+    and the epochs and wall time trained (reported with every number). A
+    relative pattern is looked up from the working directory, then from the
+    linksim source tree (where the committed weights of the shipped scenarios
+    are). ``baseline`` names an SSCC experiment of the same run (or a path to
+    its CSV) whose best-MCS curve and capacity bound are drawn in the same
+    figure. ``visual_snr_db``: SNRs of the reconstruction grid of the first
+    model (the first slot's users, Fig. 12); empty for none.
+    """
+
+    kind: Literal["semantic"] = "semantic"
+    name: str = Field("semantic", pattern=r"^[A-Za-z0-9_.-]+$")
+    models: list[str] = Field(default_factory=lambda: ["full", "no_pilot", "rzf", "djscc"],
+                              min_length=1)
+    weights: str = Field("runs/{scenario}/train_{model}", min_length=1)
+    baseline: str | None = Field("sscc", description="SSCC experiment name or CSV path to overlay")
+    visual_snr_db: list[float] = Field(default_factory=lambda: [-7.0, 3.0, 7.0])
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, names: list[str]) -> list[str]:
+        from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
+
+        for name in names:
+            if name not in SEMANTIC_MODELS:
+                raise ValueError(f"{name!r} is not a known {SEMANTIC_MODELS.kind}; "
+                                 f"allowed: {', '.join(SEMANTIC_MODELS)}")
+        if len(set(names)) != len(names):
+            raise ValueError("models must be distinct")
+        return names
+
+
+Experiment = Annotated[Union[BLERExperiment, SSCCExperiment, SemanticExperiment],
+                       Field(discriminator="kind")]
 
 
 class RuntimeConfig(Strict):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from linksim.config import BLERExperiment, Scenario, SSCCExperiment
+from linksim.config import BLERExperiment, Scenario, SemanticExperiment, SSCCExperiment
 from linksim.experiments.bler import run_bler
 from linksim.experiments.plots import bler_summary, plot_bler, plot_psnr, psnr_envelope
 from linksim.experiments.results import ResultTable
@@ -45,6 +45,25 @@ def sscc_experiment(scenario: Scenario, exp: SSCCExperiment, out_dir: Path, prog
         for row in rows:
             table.append(row)
     return [csv_path, out_dir / f"{exp.name}.json", png, envelope_path]
+
+
+@EXPERIMENTS.register("semantic")
+def semantic_experiment(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
+                        progress=None) -> list[Path]:
+    """Trained semantic models: PSNR/SSIM/MS-SSIM/accuracy vs SNR beside SSCC, reconstruction grid."""
+    from linksim.experiments import semantic_eval, semantic_plots  # Keras only when needed
+
+    csv_path = semantic_eval.run_semantic(scenario, exp, out_dir, progress)
+    baseline = None
+    if exp.baseline:
+        named = out_dir / f"{exp.baseline}.csv"
+        baseline = named if named.is_file() else Path(exp.baseline)
+    title = f"{scenario.name}: {exp.name}"
+    files = [csv_path, out_dir / f"{exp.name}.json",
+             semantic_plots.plot_semantic_psnr(csv_path, out_dir / f"{exp.name}.png", baseline, title),
+             semantic_plots.plot_semantic_accuracy(csv_path, out_dir / f"{exp.name}_accuracy.png",
+                                                   title)]
+    return files + semantic_eval.visual(scenario, exp, out_dir)
 
 
 def quick_version(scenario: Scenario) -> Scenario:

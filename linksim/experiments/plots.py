@@ -18,7 +18,7 @@ _STYLES = {"perfect": "-", "estimated": "--"}
 _MARKERS = "os^vD<>p*h"
 
 
-def _save(fig, png_path: Path, title: str = "", bottom: float = 0.0) -> Path:
+def save_figure(fig, png_path: Path, title: str = "", bottom: float = 0.0) -> Path:
     """Title, tight layout (leaving ``bottom`` for a figure legend), PNG at 130 dpi, close."""
     if title:
         fig.suptitle(title)
@@ -77,7 +77,7 @@ def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
     handles, labels = axes[0][0].get_legend_handles_labels()
     rows_of_legend = math.ceil(len(labels) / 4)
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
-    return _save(fig, png_path, title, bottom=0.045 * rows_of_legend + 0.02)
+    return save_figure(fig, png_path, title, bottom=0.045 * rows_of_legend + 0.02)
 
 
 def ebno_at_bler(pts: list[dict[str, str]], target: float = 0.1, z: float = 0.0) -> float | None:
@@ -169,4 +169,4 @@ def plot_psnr(csv_path: Path, png_path: Path, title: str = "") -> Path:
             if j == 0:
                 ax.set_ylabel("mean PSNR [dB] (lost = 0 dB)")
     axes[0][-1].legend(fontsize=7, loc="upper left")
-    return _save(fig, png_path, title)
+    return save_figure(fig, png_path, title)

@@ -49,6 +49,7 @@ import tensorflow as tf
 from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 
 from linksim.config import MCS, ConfigError, Scenario, SSCCExperiment, expand_sweep, with_overrides
+from linksim.config.schema import ImageExperiment
 from linksim.data import DataError, ImageSet, load_images
 from linksim.data.metrics import ms_ssim, psnr, ssim
 from linksim.experiments.provenance import derived_seed, provenance, stable_hash
@@ -404,7 +405,7 @@ def curve_hash(curve: Curve, exp: SSCCExperiment, backend: str, data_source: str
                         "codec": [curve.codec, backend], "run": run, "data": data_source})
 
 
-def load_experiment_images(exp: SSCCExperiment) -> tuple[ImageSet, list[str]]:
+def load_experiment_images(exp: ImageExperiment) -> tuple[ImageSet, list[str]]:
     """The experiment's images and the data warnings (skipped files), re-emitted and returned.
 
     Raises
@@ -429,6 +430,17 @@ def load_experiment_images(exp: SSCCExperiment) -> tuple[ImageSet, list[str]]:
     return images, notes
 
 
+def experiment_meta(scenario: Scenario, exp: ImageExperiment, image_set: ImageSet,
+                    data_notes: list[str]) -> dict[str, Any]:
+    """The JSON header of an image experiment: its configuration, the scenario and the data used."""
+    return {
+        "experiment": exp.model_dump(mode="json"),
+        "scenario": scenario.model_dump(mode="json", exclude={"experiments"}),
+        "data": {"source": image_set.source, "num_images": len(image_set.images), "spec": exp.data,
+                 "split": exp.split, "data_seed": exp.data_seed, "warnings": data_notes},
+    }
+
+
 def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
              progress: Callable[..., Any] | None = None) -> Path:
     """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory."""
@@ -442,10 +454,7 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
     table = ResultTable(out_dir / f"{exp.name}.csv", COLUMNS)
     meta_path = out_dir / f"{exp.name}.json"
     meta = {
-        "experiment": exp.model_dump(mode="json"),
-        "scenario": scenario.model_dump(mode="json", exclude={"experiments"}),
-        "data": {"source": image_set.source, "num_images": len(images), "spec": exp.data,
-                 "split": exp.split, "data_seed": exp.data_seed, "warnings": data_notes},
+        **experiment_meta(scenario, exp, image_set, data_notes),
         "codecs": {name: {"backend": c.backend, "qualities": [min(c.qualities), max(c.qualities)]}
                    for name, c in codecs.items()},
         "curves": [{"label": c.label, "overrides": c.overrides, "codec": c.codec, "scheme": c.scheme,

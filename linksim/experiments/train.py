@@ -58,8 +58,8 @@ def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarra
     training images [N, 32, 32, 3] uint8 and labels [N] int32 (grouped into
     new slots every epoch by :func:`_training`); validation images
     [slots, K, 32, 32, 3] and labels [slots, K]: the last ``val_fraction`` of
-    the data in slots of K consecutive images (at least one slot), the same
-    for every run on the same data. Unlabelled data (the
+    a fixed random permutation of the data, in slots of K images (at least
+    one slot), the same for every run on the same data and seed. Unlabelled data (the
     ``samples`` fallback) gets label 0 everywhere: the classification head
     then learns nothing useful, which the ``source`` line records.
     """
@@ -76,8 +76,11 @@ def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarra
                           f"{k}; need at least 2 (train and validation)")
     labels = data.labels if data.labels is not None else np.zeros(len(data.images), np.int64)
     source = data.source + ("" if data.labels is not None else "; unlabelled: labels set to 0")
-    images = data.images[: slots * k].reshape(slots, k, 32, 32, 3)
-    labels = labels[: slots * k].reshape(slots, k).astype(np.int32)
+    # image folders are read class by class: a fixed permutation first, or the
+    # validation slots would hold one class only
+    order = np.random.default_rng(derived_seed(scenario.seed, "split")).permutation(len(labels))
+    images = data.images[order[: slots * k]].reshape(slots, k, 32, 32, 3)
+    labels = labels[order[: slots * k]].reshape(slots, k).astype(np.int32)
     cut = slots - num_val
     return (images[:cut].reshape(-1, 32, 32, 3), labels[:cut].reshape(-1), images[cut:],
             labels[cut:], source)

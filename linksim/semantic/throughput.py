@@ -35,10 +35,15 @@ from linksim.semantic.channel import DEFAULT_CACHE, ChannelBank
 from linksim.semantic.system import SemanticSystem
 
 
+def onednn_enabled() -> bool:
+    """Whether this process's TensorFlow runs oneDNN kernels (fixed when TF is imported)."""
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
 def train_throughput(scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
-                     batch_slots: int = 64, steps: int = 8, jit_compile: bool = False,
-                     channels: tuple[str, ...] = ("umi", "uma", "rma"), bank_size: int = 64,
-                     cache_dir: Path | None = DEFAULT_CACHE) -> dict:
+                     decoder_width: float = 1.0, batch_slots: int = 64, steps: int = 8,
+                     jit_compile: bool = False, channels: tuple[str, ...] = ("umi", "uma", "rma"),
+                     bank_size: int = 64, cache_dir: Path | None = DEFAULT_CACHE) -> dict:
     """Time ``steps`` compiled training steps of ``batch_slots`` slots (K images each).
 
     Returns
@@ -47,9 +52,11 @@ def train_throughput(scenario: Scenario, model: str = "full", encoder_width: flo
         ``images_per_s`` (wall clock), ``cpu_s_per_image`` (this process),
         ``images_per_cpu_s``, ``cpu_cores_used``, ``load_avg_1min`` (sampled
         after the timed steps), ``compile_s`` (trace + first step), plus the
-        configuration (model, N_f, width, batch, XLA, oneDNN, threads).
+        configuration (model, N_f, widths -- None for ``djscc``, which has no
+        width --, batch, channel bank size, XLA, oneDNN, threads).
     """
-    system = SemanticSystem(scenario, model, encoder_width=encoder_width)
+    system = SemanticSystem(scenario, model, encoder_width=encoder_width,
+                            decoder_width=decoder_width)
     system.build()
     system.channel_sampler = ChannelBank(scenario, channels, size=bank_size,
                                          seed=scenario.seed, cache_dir=cache_dir)
@@ -67,11 +74,14 @@ def train_throughput(scenario: Scenario, model: str = "full", encoder_width: flo
         float(step(data)["loss"])
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     images = steps * batch_slots * k
+    widths = system.variant.codec != "djscc"
     return {
-        "model": model, "fft_size": scenario.ofdm.fft_size, "encoder_width": encoder_width,
+        "model": model, "fft_size": scenario.ofdm.fft_size,
+        "encoder_width": encoder_width if widths else None,
+        "decoder_width": decoder_width if widths else None,
         "parameters": sum(system.component_parameters().values()),
-        "batch_images": batch_slots * k, "steps": steps, "jit_compile": jit_compile,
-        "onednn": bool(_pywrap_util_port.IsMklEnabled()),
+        "batch_images": batch_slots * k, "steps": steps, "bank_size": bank_size,
+        "jit_compile": jit_compile, "onednn": onednn_enabled(),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "compile_s": round(compile_s, 1), "images_per_s": round(images / wall, 1),
         "cpu_s_per_image": round(cpu / images, 5), "images_per_cpu_s": round(images / cpu, 1),

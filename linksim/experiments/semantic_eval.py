@@ -1,0 +1,298 @@
+"""Trained semantic models on test images: PSNR / SSIM / MS-SSIM / accuracy vs SNR (seed 003 Figs. 9, 11, 12).
+
+Every (model, sweep point, SNR) is one CSV row, appended as soon as it is
+done and skipped on a re-run when its ``config_hash`` (system, images,
+weights file contents) is unchanged.
+
+Same images and channel realisations as the SSCC baselines
+(:mod:`linksim.experiments.sscc`): image ``i`` rides in the same batch, slot
+and user (:class:`~linksim.experiments.sscc.SlotLayout`), and before batch
+``b`` at SNR ``s`` the Sionna seed is
+:func:`~linksim.experiments.sscc.realisation_seed` ``(scenario, s, b)`` and
+the scenario's channel block, compiled in the same runtime mode (XLA and
+graph draws differ), is the first draw, as in the SSCC link (tested). The
+model itself runs as a graph (XLA is slower for its convolutions on CPU), so
+its AWGN samples are not the SSCC link's, only their statistics are.
+With N0 = 10^(-SNR/10) and total transmit power 1 the SNR axis is the SSCC
+experiment's.
+
+A received image is the decoder's output rounded to 8 bits, as a display
+would get it; metrics are those of the SSCC experiment
+(:mod:`linksim.data.metrics`), so the curves share one axis. Semantic images
+are never "lost": the decoder always outputs an image.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import sionna
+import tensorflow as tf
+
+import linksim
+from linksim.config import ConfigError, Scenario, SemanticExperiment, expand_sweep, with_overrides
+from linksim.data.metrics import ms_ssim, psnr, ssim
+from linksim.experiments.provenance import provenance, stable_hash
+from linksim.experiments.results import ResultTable, write_json
+from linksim.experiments.sscc import (SlotLayout, experiment_meta, load_experiment_images,
+                                      realisation_seed)
+from linksim.phy.channels import CHANNELS
+from linksim.phy.ofdm import resource_grid
+from linksim.semantic.system import SemanticSystem
+
+COLUMNS = (
+    "experiment", "model", "curve", "sweep", "channel", "fft_size", "snr_db", "no", "num_images",
+    "psnr_db", "ssim", "ms_ssim", "accuracy", "epochs_trained", "train_wall_s", "encoder_width",
+    "decoder_width", "weights", "batches", "wall_s", "seed", "config_hash",
+)
+
+
+@dataclass(frozen=True)
+class TrainedWeights:
+    """Where a trained model's weights are and what its training run recorded."""
+
+    model: str
+    path: Path
+    state: dict[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        s = self.state
+        return {"weights": str(self.path), "sha256_16": self.digest,
+                "epochs_trained": s.get("epochs_done"), "best_epoch": s.get("best_epoch"),
+                "train_wall_s": s.get("wall_s"), "status": s.get("status"),
+                "optimizer_step": s.get("optimizer_step"), "batch_slots": s.get("batch_slots"),
+                "data": s.get("data"), "semantic": s.get("semantic"),
+                "train_commit": (s.get("provenance") or {}).get("git_commit")}
+
+
+def find_weights(pattern: str, scenario: Scenario, model: str) -> TrainedWeights:
+    """Resolve ``pattern`` for ``model`` (working directory first, then the linksim source tree).
+
+    Raises
+    ------
+    ConfigError
+        No directory with ``state.json`` and weights: the message names the
+        places looked at and the command that trains the model.
+    """
+    rel = Path(pattern.format(scenario=scenario.name, model=model))
+    roots = [Path.cwd(), Path(linksim.__file__).resolve().parent.parent]
+    candidates = [rel] if rel.is_absolute() else [root / rel for root in roots]
+    for folder in candidates:
+        state_path = folder / "state.json"
+        for name in ("best.weights.h5", "last.weights.h5"):
+            if state_path.is_file() and (folder / name).is_file():
+                state = json.loads(state_path.read_text())
+                if state.get("model") != model:
+                    raise ConfigError(f"weights: {folder} holds a {state.get('model')!r} model, "
+                                      f"not {model!r}")
+                return TrainedWeights(model, folder / name, state)
+    raise ConfigError(f"weights: no trained {model!r} model in {' or '.join(map(str, candidates))}; "
+                      f"train it with: python -m linksim train <scenario.yaml> --model {model} "
+                      f"--out {rel}")
+
+
+def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
+    """Build the variant with the widths it was trained with and load its weights."""
+    sem = trained.state.get("semantic", {})
+    system = SemanticSystem(scenario, trained.model, encoder_width=sem.get("encoder_width", 1.0),
+                            decoder_width=sem.get("decoder_width", 1.0),
+                            ce_weight=sem.get("ce_weight", 0.01))
+    system.build()
+    try:
+        system.load_weights(trained.path)
+    except ValueError as err:  # Keras: shape or layer mismatch
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(f"weights: {trained.path} does not fit this scenario's grid and arrays "
+                          f"(N_f={scenario.ofdm.fft_size}, {scenario.ue.num_users} users): "
+                          f"{first}") from None
+    return system
+
+
+def compiled(fn: Callable, mode: str) -> Callable:
+    """``fn`` as the scenario's runtime mode runs it (XLA and graph random draws differ)."""
+    return fn if mode == "eager" else tf.function(fn, jit_compile=(mode == "xla"))
+
+
+class SemanticLink:
+    """Compiled channel draw + model forward pass on the SSCC experiment's realisations.
+
+    Input (``run``)
+    ---------------
+    images : [batch_size, num_users, 32, 32, 3], np.uint8
+    snr_db : float
+    batch_index : int
+        Selects the realisation (:func:`realisation_seed`).
+
+    Output (``run``)
+    ----------------
+    reconstruction : [batch_size, num_users, 32, 32, 3], np.uint8
+    logits : [batch_size, num_users, num_classes], np.float32
+    """
+
+    def __init__(self, scenario: Scenario, system: SemanticSystem):
+        self.scenario, self.system = scenario, system
+        self.channel = CHANNELS[scenario.channel.model](scenario, resource_grid(scenario))
+        self.draw_channel = compiled(self.channel, scenario.runtime.mode)
+        self._forward = compiled(system, "graph" if scenario.runtime.mode == "xla" else
+                                 scenario.runtime.mode)
+
+    def run(self, images: np.ndarray, snr_db: float, batch_index: int) -> tuple[np.ndarray, np.ndarray]:
+        sionna.phy.config.seed = realisation_seed(self.scenario, snr_db, batch_index)
+        h = self.draw_channel(images.shape[0])
+        no = tf.fill([images.shape[0]], tf.constant(10.0 ** (-snr_db / 10.0), tf.float32))
+        out = self._forward({"images": tf.constant(images, tf.float32) / 255.0, "h": h, "no": no})
+        pixels = np.clip(np.round(out["reconstruction"].numpy() * 255.0), 0, 255).astype(np.uint8)
+        return pixels, out["logits"].numpy()
+
+
+def transmit(link: SemanticLink, images: np.ndarray, batch_size: int,
+             snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every image through ``link`` at ``snr_db``: reconstructions [N, 32, 32, 3] uint8, predictions [N]."""
+    k = link.scenario.ue.num_users
+    layout = SlotLayout(len(images), batch_size, k)
+    recon = np.zeros_like(images)
+    predicted = np.zeros(len(images), np.int64)
+    for b in range(layout.num_batches):
+        idx = layout.batch(b)                                    # [B, K], -1: empty slot
+        slots = np.where((idx >= 0)[..., None, None, None], images[np.maximum(idx, 0)], 0)
+        pixels, logits = link.run(slots.astype(np.uint8), snr_db, b)
+        used = idx >= 0
+        recon[idx[used]] = pixels[used]
+        predicted[idx[used]] = logits.argmax(-1)[used]
+    return recon, predicted
+
+
+def point_hash(scenario: Scenario, exp: SemanticExperiment, trained: TrainedWeights,
+               data_source: str) -> str:
+    """Identifies everything that changes a curve's numbers (not names, not how it is compiled)."""
+    system = scenario.model_dump(mode="json", exclude={"name", "description", "experiments",
+                                                        "semantic"})
+    system["runtime"].pop("mode")
+    run = exp.model_dump(mode="json", include={"batch_size", "split", "data_seed"})
+    return stable_hash({"system": system, "model": trained.model, "weights": trained.digest,
+                        "run": run, "data": data_source})
+
+
+def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
+                 progress: Callable[..., Any] | None = None) -> Path:
+    """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory."""
+    out_dir = Path(out_dir)
+    image_set, data_notes = load_experiment_images(exp)
+    images, labels = image_set.images, image_set.labels
+    trained = {m: find_weights(exp.weights, scenario, m) for m in exp.models}
+    points = [(p, with_overrides(scenario, p)) for p in expand_sweep(exp.sweep)]
+    snrs = exp.snr_values()
+    table = ResultTable(out_dir / f"{exp.name}.csv", COLUMNS)
+    meta_path = out_dir / f"{exp.name}.json"
+    meta = {
+        **experiment_meta(scenario, exp, image_set, data_notes),
+        "models": {m: t.summary for m, t in trained.items()},
+        "provenance": provenance(),
+        "notes": {"snr": "SNR = 1/N0 per resource element, total transmit power 1, as in the "
+                         "SSCC experiment",
+                  "realisations": __doc__.split("\n\n")[2].replace("\n", " "),
+                  "metrics": "decoder output rounded to uint8; mean over images of per-image "
+                             "PSNR (peak 255), SSIM, 3-scale MS-SSIM; accuracy: argmax of the "
+                             "classification head vs the CIFAR-10 label (None if unlabelled)"},
+    }
+    write_json(meta_path, meta)
+    done = {(r["config_hash"], float(r["snr_db"])) for r in table.rows()}
+    bar = progress(total=len(exp.models) * len(points) * len(snrs), desc=exp.name,
+                   unit="pt") if progress else None
+    for model in exp.models:
+        systems: dict[str, SemanticSystem] = {}
+        for overrides, sc in points:
+            h = point_hash(sc, exp, trained[model], image_set.source)
+            sweep = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items())
+            link = None
+            for snr in snrs:
+                if bar:
+                    bar.set_postfix_str(f"{model} {sweep} @ {snr:g} dB")
+                if (h, snr) not in done:
+                    if link is None:
+                        grid_key = stable_hash(sc.model_dump(mode="json", include={"ofdm", "bs", "ue"}))
+                        if grid_key not in systems:
+                            systems[grid_key] = load_system(sc, trained[model])
+                        link = SemanticLink(sc, systems[grid_key])
+                    table.append(_point_row(link, exp, trained[model], images, labels, snr,
+                                            model, sweep, h))
+                if bar:
+                    bar.update(1)
+    if bar:
+        bar.close()
+    return table.path
+
+
+def _point_row(link: SemanticLink, exp: SemanticExperiment, trained: TrainedWeights,
+               images: np.ndarray, labels: np.ndarray | None, snr: float, model: str,
+               sweep: str, config_hash: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    recon, predicted = transmit(link, images, exp.batch_size, snr)
+    sc, sem = link.scenario, trained.state.get("semantic", {})
+    return {
+        "experiment": exp.name, "model": model, "curve": ", ".join(p for p in (sweep, model) if p),
+        "sweep": sweep, "channel": sc.channel.model, "fft_size": sc.ofdm.fft_size, "snr_db": snr,
+        "no": 10.0 ** (-snr / 10.0), "num_images": len(images),
+        "psnr_db": float(psnr(images, recon).mean()), "ssim": float(ssim(images, recon).mean()),
+        "ms_ssim": float(ms_ssim(images, recon).mean()),
+        "accuracy": None if labels is None else float(np.mean(predicted == labels)),
+        "epochs_trained": trained.state.get("epochs_done"),
+        "train_wall_s": trained.state.get("wall_s"),
+        "encoder_width": sem.get("encoder_width"), "decoder_width": sem.get("decoder_width"),
+        "weights": trained.digest,
+        "batches": SlotLayout(len(images), exp.batch_size, sc.ue.num_users).num_batches,
+        "wall_s": round(time.perf_counter() - start, 3), "seed": realisation_seed(sc, snr, 0),
+        "config_hash": config_hash,
+    }
+
+
+def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path) -> list[Path]:
+    """Fig. 12: the first slot's K users through the first model at each ``visual_snr_db``.
+
+    The first sweep point's scenario, realisation of batch 0 at each SNR (so
+    the PSNR shown is that image's in the CSV's point at that SNR, when the
+    SNR is one of ``snr_db``). Writes ``<name>_visual.png`` and ``.json``.
+    """
+    if not exp.visual_snr_db:
+        return []
+    image_set, _ = load_experiment_images(exp)
+    model = exp.models[0]
+    trained = find_weights(exp.weights, scenario, model)
+    overrides = expand_sweep(exp.sweep)[0]
+    sc = with_overrides(scenario, overrides)
+    link = SemanticLink(sc, load_system(sc, trained))
+    k = sc.ue.num_users
+    idx = SlotLayout(len(image_set.images), exp.batch_size, k).batch(0)
+    slots = image_set.images[np.maximum(idx, 0)]
+    originals = slots[0]
+    labels = None if image_set.labels is None else image_set.labels[np.maximum(idx[0], 0)]
+    shots = []
+    for snr in exp.visual_snr_db:
+        pixels, logits = link.run(slots, snr, 0)
+        shots.append({"snr_db": snr, "images": pixels[0], "psnr_db": psnr(originals, pixels[0]),
+                      "predicted": logits[0].argmax(-1)})
+    title = (f"{scenario.name}: {model} ({trained.state.get('epochs_done')} epochs), "
+             f"{sc.channel.model.upper()}, N_f={sc.ofdm.fft_size}, first slot")
+    from linksim.experiments.semantic_plots import plot_visual
+
+    png = plot_visual(originals, labels, shots, image_set.class_names,
+                      out_dir / f"{exp.name}_visual.png", title)
+    names = image_set.class_names
+    info = {"model": model, "channel": sc.channel.model, "image_indices": idx[0].tolist(),
+            "labels": None if labels is None else [names[i] for i in labels],
+            "shots": [{"snr_db": s["snr_db"], "psnr_db": [round(float(p), 2) for p in s["psnr_db"]],
+                       "predicted": [names[i] if names else int(i) for i in s["predicted"]]}
+                      for s in shots],
+            "weights": trained.summary, "provenance": provenance()}
+    write_json(out_dir / f"{exp.name}_visual.json", info)
+    return [png, out_dir / f"{exp.name}_visual.json"]
