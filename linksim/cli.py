@@ -23,6 +23,7 @@ EPILOG = """examples:
   python -m linksim stats scenarios/umi_4x4.yaml --fft-sizes 32 128
   python -m linksim bench                                 # throughput benchmarks
   python -m linksim train scenarios/umi_4x4.yaml --model full --time-budget 60
+  python -m linksim train-report runs/umi_4x4/train_* --out results/fig10_training
 """
 
 
@@ -135,6 +136,16 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--quick", action="store_true",
                        help="smoke test: narrow model, 64 images, 2 epochs; written to <out>/quick")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report_t = sub.add_parser(
+        "train-report", help="training runs side by side: loss per step, val PSNR (Fig. 10)",
+        description="Summarise directories written by 'linksim train' into training.csv "
+                    "(one row per run and epoch), training.json (final state of each run: "
+                    "epochs, wall time, status, where a NaN appeared) and training.png "
+                    "(running loss per step, a red cross where a run's loss became NaN; "
+                    "validation PSNR per epoch). Nothing is retrained.")
+    report_t.add_argument("run_dirs", type=Path, nargs="+", help="'linksim train' output directories")
+    report_t.add_argument("--out", type=Path, default=Path("results/fig10_training"),
+                          help="output directory (default: results/fig10_training)")
     return p
 
 
@@ -294,6 +305,13 @@ def _train(args) -> int:
     return 0
 
 
+def _train_report(args) -> int:
+    from linksim.experiments.training_report import training_report
+
+    for path in training_report(args.run_dirs, args.out):
+        print(f"written: {path}")
+    return 0
+
+
 _COMMANDS = {"run": _run, "validate": _validate, "list": _list, "stats": _stats,
-             "report": _report, "bench": _bench,
-             "train": _train}
+             "report": _report, "bench": _bench, "train": _train, "train-report": _train_report}

@@ -83,6 +83,20 @@ def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, mon
     assert all(np.isfinite(w).all() for w in _weights(out / "last.keras"))
     assert (out / "loss_curve.png").is_file()
     assert not np.isfinite(np.loadtxt(out / "batches.csv", delimiter=",", skiprows=1)[-1, 2])
+    # Fig. 10's summary reports the collapse as a result
+    assert main(["train-report", str(out), "--out", str(tmp_path / "fig10")]) == 0
+    summary = json.loads((tmp_path / "fig10" / "training.json").read_text())["runs"][str(out)]
+    assert summary["status"] == "nan" and summary["nan_at"] == {"epoch": 1, "step": 1}
+    with (tmp_path / "fig10" / "training.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["model"], r["epoch"]) for r in rows] == [("zf", "0"), ("zf", "1")]
+    assert np.isfinite(float(rows[0]["loss"])) and np.isnan(float(rows[1]["loss"]))
+    assert (tmp_path / "fig10" / "training.png").stat().st_size > 0
+
+
+def test_train_report_rejects_a_directory_without_a_run(tmp_path, capsys):
+    assert main(["train-report", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "not a 'linksim train' output directory" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [

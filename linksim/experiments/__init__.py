@@ -67,7 +67,7 @@ def semantic_experiment(scenario: Scenario, exp: SemanticExperiment, out_dir: Pa
 
 
 def quick_version(scenario: Scenario) -> Scenario:
-    """A smoke-test-sized copy: one curve (BLER: three Eb/N0 points; SSCC: two SNRs, 8 images), no compilation."""
+    """A smoke-test-sized copy: one curve (BLER: three Eb/N0 points; SSCC, semantic: two SNRs, 8 images), no compilation."""
     exps = []
     for exp in scenario.experiments:
         if isinstance(exp, BLERExperiment):
@@ -85,6 +85,12 @@ def quick_version(scenario: Scenario) -> Scenario:
                 "snr_db": sorted({snrs[0], snrs[-1]}), "num_images": min(exp.num_images, 8),
                 "batch_size": 2,
             })
+        elif isinstance(exp, SemanticExperiment):
+            snrs = exp.snr_values()
+            exp = exp.model_copy(update={
+                "sweep": {k: v[:1] for k, v in exp.sweep.items()}, "snr_db": sorted({snrs[0], snrs[-1]}),
+                "num_images": min(exp.num_images, 8), "batch_size": 2,
+                "visual_snr_db": exp.visual_snr_db[-1:]})
         exps.append(exp)
     runtime = scenario.runtime.model_copy(update={"mode": "eager"})
     return scenario.model_copy(update={"experiments": exps, "runtime": runtime})

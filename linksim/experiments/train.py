@@ -302,6 +302,7 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         state = {"model": cfg.model, "epochs_done": 0, "best_val_loss": None,
                  "best_epoch": None, "optimizer_step": 0, "wall_s": 0.0,
                  "semantic": cfg.model_dump(mode="json"), "seed": scenario.seed,
+                 "fft_size": scenario.ofdm.fft_size, "num_users": scenario.ue.num_users,
                  "provenance": provenance()}
         for stale in ("history.csv", "batches.csv"):
             (out / stale).unlink(missing_ok=True)

@@ -1,0 +1,105 @@
+"""``python -m linksim train-report``: several training runs side by side (seed 003 Fig. 10).
+
+Reads what :func:`linksim.experiments.train.train` wrote into each run
+directory (``state.json``, ``history.csv``, ``batches.csv``) and writes
+
+- ``training.csv``: one row per run and epoch (losses, PSNR, accuracy, train
+  and validation), with the run's model, N_f and status;
+- ``training.json``: per run the final state (epochs, optimizer steps, wall
+  time, status, where a NaN appeared, configuration, provenance);
+- ``training.png``: the running training loss per step of every run (a NaN
+  run's curve ends at a red cross: the ZF collapse) and validation PSNR per
+  epoch.
+
+Nothing is recomputed: the figure shows the runs as they happened.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from linksim.config import ConfigError  # noqa: E402
+from linksim.experiments.plots import save_figure  # noqa: E402
+from linksim.experiments.provenance import provenance  # noqa: E402
+from linksim.experiments.results import ResultTable, write_json  # noqa: E402
+
+EPOCH_KEYS = ("loss", "mse", "ce", "psnr", "accuracy", "val_loss", "val_mse", "val_ce", "val_psnr",
+              "val_accuracy")
+
+
+def _read_run(folder: Path) -> tuple[dict, list[dict[str, str]], np.ndarray]:
+    state_path = folder / "state.json"
+    if not state_path.is_file():
+        raise ConfigError(f"{folder}: no state.json -- not a 'linksim train' output directory")
+    state = json.loads(state_path.read_text())
+    history = []
+    if (folder / "history.csv").is_file() and (folder / "history.csv").stat().st_size:
+        with (folder / "history.csv").open(newline="") as f:
+            history = list(csv.DictReader(f))
+    steps = np.zeros((0, 3))
+    if (folder / "batches.csv").is_file():
+        steps = np.loadtxt(folder / "batches.csv", delimiter=",", skiprows=1, ndmin=2)
+    return state, history, steps
+
+
+def _label(state: dict) -> str:
+    nf = state.get("fft_size")
+    return f"{state['model']}" + (f", N_f={nf}" if nf else "")
+
+
+def training_report(run_dirs: list[Path], out_dir: Path) -> list[Path]:
+    """Summarise ``run_dirs`` into ``out_dir`` (see the module docstring); returns the files."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = [(Path(d), *_read_run(Path(d))) for d in run_dirs]
+    table_path = out_dir / "training.csv"
+    table_path.unlink(missing_ok=True)
+    table = ResultTable(table_path, ["run", "model", "fft_size", "status", "epoch", *EPOCH_KEYS])
+    for folder, state, history, _ in runs:
+        for row in history:
+            table.append({"run": folder.name, "model": state["model"],
+                          "fft_size": state.get("fft_size"), "status": state.get("status"),
+                          "epoch": int(row["epoch"]),
+                          **{k: float(row[k]) for k in EPOCH_KEYS if row.get(k, "") != ""}})
+    keep = ("model", "fft_size", "status", "nan_at", "epochs_done", "best_epoch", "best_val_loss",
+            "optimizer_step", "wall_s", "batch_slots", "train_slots", "data", "semantic", "seed",
+            "provenance")
+    write_json(out_dir / "training.json", {
+        "runs": {str(folder): {k: state.get(k) for k in keep} for folder, state, _, _ in runs},
+        "method": __doc__, "provenance": provenance()})
+    return [table_path, out_dir / "training.json", _plot(runs, out_dir / "training.png")]
+
+
+def _plot(runs, png_path: Path) -> Path:
+    fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for folder, state, history, steps in runs:
+        label = _label(state)
+        line = None
+        if steps.size:
+            loss = steps[:, 2]
+            finite = np.isfinite(loss)
+            end = int(np.argmin(finite)) if not finite.all() else len(loss)
+            (line,) = ax_loss.plot(np.arange(end), loss[:end], lw=0.8, label=label)
+            if end < len(loss):  # the collapse: the loss became NaN/Inf at this step
+                ax_loss.plot(end, loss[end - 1] if end else 1.0, "x", color="red", ms=10, mew=2,
+                             label=f"{state['model']}: NaN loss at step {end}")
+        pts = [(int(r["epoch"]) + 1, float(r["val_psnr"])) for r in history
+               if r.get("val_psnr") and math.isfinite(float(r["val_psnr"]))]
+        if pts:
+            ax_psnr.plot(*zip(*pts), "o-", ms=3.5, label=label,
+                         color=line.get_color() if line else None)
+    ax_loss.set(xlabel="training step", ylabel="training loss (MSE + lambda CE, running mean)",
+                yscale="log")
+    ax_psnr.set(xlabel="epochs trained", ylabel="validation PSNR [dB] (SNR uniform in range)")
+    for ax in (ax_loss, ax_psnr):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    return save_figure(fig, png_path)
