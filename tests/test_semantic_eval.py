@@ -125,3 +125,19 @@ def test_weights_of_another_grid_are_a_config_error(tmp_path, weights, capsys):
 def test_unknown_model_is_rejected_with_the_allowed_ones():
     with pytest.raises(ValueError, match="allowed: full, no_pilot"):
         SemanticExperiment(models=["fancy"])
+
+
+def test_the_committed_weights_load_into_the_default_scenario():
+    """`linksim run scenarios/umi_4x4.yaml` on a fresh clone: every listed model loads and runs."""
+    from linksim.config import load_scenario
+
+    sc = load_scenario("scenarios/umi_4x4.yaml")
+    exp = next(e for e in sc.experiments if e.kind == "semantic")
+    images = np.random.default_rng(1).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    for model in exp.models:
+        trained = semantic_eval.find_weights(exp.weights, sc, model)
+        assert trained.state["epochs_done"] >= 1
+        assert trained.path.stat().st_size < 16 * 2**20          # no optimizer slots
+        link = semantic_eval.SemanticLink(sc, semantic_eval.load_system(sc, trained))
+        recon, predicted = semantic_eval.transmit(link, images, 1, 7.0)
+        assert recon.shape == images.shape and predicted.shape == (4,)

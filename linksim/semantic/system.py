@@ -2,8 +2,9 @@
 
 ``call`` follows the block diagram: the K images of a slot are encoded by the
 shared BS encoder, mapped with pilots onto the resource grid, precoded, sent
-through the channel with AWGN, and each user decodes its received grid into
-an image and class logits. The channel realisation ``h`` and noise variance
+through the channel with AWGN, and each user normalises its received level
+(:func:`automatic_gain_control`) and decodes its grid into an image and class
+logits. The channel realisation ``h`` and noise variance
 ``no`` are inputs, so evaluation can feed the exact realisations of the SSCC
 baselines; training draws them from :attr:`SemanticSystem.channel_sampler`
 (:mod:`linksim.semantic.channel`) inside the compiled step.
@@ -81,6 +82,22 @@ SEMANTIC_MODELS.register(
 SEMANTIC_MODELS.register(
     "zf", "Full with alpha = 0 (ZF precoding), the numerically unstable precoder of Fig. 10")(
     Variant("semantic", adaptive=True, pilot_guidance=True, residual=True, regulariser="zero"))
+
+
+def automatic_gain_control(y: tf.Tensor) -> tf.Tensor:
+    """Each user's received grid scaled to unit mean power, as a receiver's AGC does.
+
+    Why: after power-normalised precoding, a user's received power varies by
+    tens of dB between drops (the conditioning of the 4x4 channel sets the
+    RZF gain) and with the SNR; a small decoder with batch statistics cannot
+    follow that range. Seed 003 does not say how its UE copes; every real
+    receiver normalises its input level, using nothing but what it receives.
+
+    Input: y [..., num_ofdm_symbols, fft_size], tf.complex64.
+    Output: same shape, mean |y|^2 = 1 over each grid.
+    """
+    power = tf.reduce_mean(tf.square(tf.abs(y)), axis=[-2, -1], keepdims=True)
+    return y / tf.cast(tf.sqrt(power + 1e-12), y.dtype)
 
 
 @keras.saving.register_keras_serializable("linksim")
@@ -174,7 +191,7 @@ class SemanticSystem(keras.Model):
         grid = self.mapper(tf.reshape(z, [-1, k, self.mapper.latent_dim]))    # [B, 1, K, S, F]
         x = self.precoder(grid, h, no, training=training)                     # [B, 1, M, S, F]
         # channel, then every UE decodes its own grid with its own pilot reference
-        y = self.channel(x, h, no)                                            # [B, K, S, F]
+        y = automatic_gain_control(self.channel(x, h, no))                    # [B, K, S, F]
         pilots = tf.tile(self.mapper.pilot_reference[None], [tf.shape(y)[0], 1, 1, 1])
         images_hat, logits = self.decoder(tf.reshape(y, [-1, s, f]),
                                           tf.reshape(pilots, [-1, s, f]), training=training)
