@@ -123,8 +123,16 @@ def compiled(fn: Callable, mode: str) -> Callable:
     return fn if mode == "eager" else tf.function(fn, jit_compile=(mode == "xla"))
 
 
+def channel_draw(scenario: Scenario) -> Callable:
+    """``draw(batch_size) -> h``: the scenario's channel block, compiled in its runtime mode."""
+    return compiled(CHANNELS[scenario.channel.model](scenario, resource_grid(scenario)),
+                    scenario.runtime.mode)
+
+
 class SemanticLink:
     """Compiled channel draw + model forward pass on the SSCC experiment's realisations.
+
+    ``draw_channel``: a :func:`channel_draw` of the same scenario to share.
 
     Input (``run``)
     ---------------
@@ -139,10 +147,11 @@ class SemanticLink:
     logits : [batch_size, num_users, num_classes], np.float32
     """
 
-    def __init__(self, scenario: Scenario, system: SemanticSystem):
+    def __init__(self, scenario: Scenario, system: SemanticSystem,
+                 draw_channel: Callable | None = None):
         self.scenario, self.system = scenario, system
-        self.channel = CHANNELS[scenario.channel.model](scenario, resource_grid(scenario))
-        self.draw_channel = compiled(self.channel, scenario.runtime.mode)
+        # models evaluated on the same scenario share one compiled draw (XLA compiles are slow)
+        self.draw_channel = draw_channel or channel_draw(scenario)
         self._forward = compiled(system, "graph" if scenario.runtime.mode == "xla" else
                                  scenario.runtime.mode)
 
@@ -209,21 +218,24 @@ def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     done = {(r["config_hash"], float(r["snr_db"])) for r in table.rows()}
     bar = progress(total=len(exp.models) * len(points) * len(snrs), desc=exp.name,
                    unit="pt") if progress else None
-    for model in exp.models:
-        systems: dict[str, SemanticSystem] = {}
-        for overrides, sc in points:
+    systems: dict[tuple[str, str], SemanticSystem] = {}
+    for overrides, sc in points:
+        draw = None
+        sweep = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items())
+        for model in exp.models:
             h = point_hash(sc, exp, trained[model], image_set.source)
-            sweep = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items())
             link = None
             for snr in snrs:
                 if bar:
                     bar.set_postfix_str(f"{model} {sweep} @ {snr:g} dB")
                 if (h, snr) not in done:
                     if link is None:
-                        grid_key = stable_hash(sc.model_dump(mode="json", include={"ofdm", "bs", "ue"}))
-                        if grid_key not in systems:
-                            systems[grid_key] = load_system(sc, trained[model])
-                        link = SemanticLink(sc, systems[grid_key])
+                        key = (model, stable_hash(sc.model_dump(mode="json",
+                                                                include={"ofdm", "bs", "ue"})))
+                        if key not in systems:
+                            systems[key] = load_system(sc, trained[model])
+                        draw = draw or channel_draw(sc)
+                        link = SemanticLink(sc, systems[key], draw)
                     table.append(_point_row(link, exp, trained[model], images, labels, snr,
                                             model, sweep, h))
                 if bar:
