@@ -7,7 +7,7 @@ py=${PYTHON:-python}
 # Fig. 10: every training run side by side (ZF's NaN stop included)
 "$py" -m linksim train-report runs/umi_4x4/train_full runs/umi_4x4/train_no_pilot \
   runs/umi_4x4/train_rzf runs/umi_4x4/train_djscc runs/umi_4x4/train_zf \
-  runs/umi_4x4_nf128/train_full --out results/fig10_training
+  runs/umi_4x4_nf128/train_full runs/umi_4x4/train_full_ce0.01 --out results/fig10_training
 # Figs. 9, 11, 12 (N_f = 32): same images and realisations as results/fig8_sscc
 "$py" -m linksim run scenarios/fig9_semantic.yaml --out results/fig9_psnr --no-progress
 # N_f = 128: weights in runs/umi_4x4_nf128/train_full (39 MB, not committed; scripts/train_semantic.sh)
