@@ -69,6 +69,9 @@ def test_run_writes_curves_figures_and_resumes(tmp_path, weights):
     # the visual grid shows the batch-0 realisation at 30 dB: same images as the CSV point
     shot = json.loads((out / "sem_visual.json").read_text())["shots"][0]
     assert shot["snr_db"] == 30 and len(shot["psnr_db"]) == 4
+    assert main(["report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "mean PSNR [dB] vs SNR" in report and "rzf (1 ep." in report and "accuracy" not in report
     first = (out / "sem.csv").read_text()
     assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
     assert (out / "sem.csv").read_text() == first          # resumed: nothing appended

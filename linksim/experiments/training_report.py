@@ -51,8 +51,9 @@ def _read_run(folder: Path) -> tuple[dict, list[dict[str, str]], np.ndarray]:
 
 
 def _label(state: dict) -> str:
-    nf = state.get("fft_size")
-    return f"{state['model']}" + (f", N_f={nf}" if nf else "")
+    nf, ce = state.get("fft_size"), (state.get("semantic") or {}).get("ce_weight")
+    return ", ".join([state["model"], *([f"N_f={nf}"] if nf else []),
+                      *([f"lambda={ce:g}"] if ce is not None else [])])
 
 
 def training_report(run_dirs: list[Path], out_dir: Path) -> list[Path]:
