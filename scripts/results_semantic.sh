@@ -33,5 +33,9 @@ cp results/fig9_psnr/fig9_semantic_accuracy.png results/fig11_accuracy/accuracy_
 cp results/fig9_psnr/nf128/semantic_accuracy.png results/fig11_accuracy/accuracy_nf128.png
 cp results/fig9_psnr/fig9_semantic_visual.png results/fig12_visual/visual_nf32_umi_full.png
 cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_umi_full.json
+cp results/fig9_psnr/nf128/semantic_visual.png results/fig12_visual/visual_nf128_umi_full.png
+cp results/fig9_psnr/nf128/semantic_visual.json results/fig12_visual/visual_nf128_umi_full.json
+"$py" -m linksim report results/fig9_psnr
+"$py" -m linksim report results/fig9_psnr/nf128
 # Table III: parameters, MB, median CPU inference time per batch
 "$py" -m linksim bench --only complexity --out results/table3_complexity
