@@ -54,7 +54,7 @@ def plot_semantic_psnr(csv_path: Path, png_path: Path, baseline_csv: Path | None
         ax.set_xlabel("SNR [dB] (1/N0 per RE, total power 1)")
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("mean PSNR [dB]")
-    axes[-1].legend(fontsize=7, loc="upper left")
+    axes[-1].legend(fontsize=7, loc="best")
     return save_figure(fig, png_path, title)
 
 
