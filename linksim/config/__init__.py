@@ -1,5 +1,5 @@
 """Scenario configuration: the YAML schema and its loader (the validation boundary)."""
-from linksim.config.load import ConfigError, expand_sweep, load_scenario, with_overrides
+from linksim.config.load import ConfigError, expand_sweep, load_scenario, sweep_label, with_overrides
 from linksim.config.schema import (
     MCS,
     ArrayConfig,
@@ -16,5 +16,5 @@ from linksim.config.schema import (
 __all__ = [
     "MCS", "ArrayConfig", "BLERExperiment", "ChannelConfig", "ConfigError", "OFDMConfig",
     "PrecoderConfig", "ReceiverConfig", "SSCCExperiment", "Scenario", "SemanticExperiment", "expand_sweep", "load_scenario",
-    "with_overrides",
+    "sweep_label", "with_overrides",
 ]

@@ -151,3 +151,9 @@ def expand_sweep(sweep: dict[str, list[Any]]) -> list[dict[str, Any]]:
     for key, values in sweep.items():
         combos = [{**c, key: v} for c in combos for v in values]
     return combos
+
+
+def sweep_label(overrides: dict[str, Any]) -> str:
+    """``"model=umi, fft_size=128"``: a sweep point as curve labels and CSV ``sweep`` columns show it."""
+    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items())
+

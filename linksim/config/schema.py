@@ -24,16 +24,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _known_keys(table, names: list[str], field: str) -> list[str]:
+    """Every name is a key of the registry ``table`` (message lists the allowed ones), no repeats."""
+    for name in names:
+        if name not in table:
+            raise ValueError(f"{name!r} is not a known {table.kind}; allowed: {', '.join(table)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{field} must be distinct")
+    return names
+
+
 def _registered(kind: str):
-    """Validator factory: the value must be a key of the registry of ``kind``."""
+    """Validator factory: the value must be a key of the physical-layer registry of ``kind``."""
 
     def check(value: str) -> str:
         from linksim.phy import registries  # late import: registries import Sionna
 
-        table = registries()[kind]
-        if value not in table:
-            raise ValueError(f"{value!r} is not a known {table.kind}; allowed: {', '.join(table)}")
-        return value
+        return _known_keys(registries()[kind], [value], kind)[0]
 
     return check
 
@@ -289,12 +296,7 @@ class SSCCExperiment(ImageExperiment):
     def _known_codecs(cls, names: list[str]) -> list[str]:
         from linksim.source import CODECS  # late import: codecs import Pillow and pillow-heif
 
-        for name in names:
-            if name not in CODECS:
-                raise ValueError(f"{name!r} is not a known {CODECS.kind}; allowed: {', '.join(CODECS)}")
-        if len(set(names)) != len(names):
-            raise ValueError("codecs must be distinct")
-        return names
+        return _known_keys(CODECS, names, "codecs")
 
 
 
@@ -328,13 +330,7 @@ class SemanticExperiment(ImageExperiment):
     def _known_models(cls, names: list[str]) -> list[str]:
         from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
 
-        for name in names:
-            if name not in SEMANTIC_MODELS:
-                raise ValueError(f"{name!r} is not a known {SEMANTIC_MODELS.kind}; "
-                                 f"allowed: {', '.join(SEMANTIC_MODELS)}")
-        if len(set(names)) != len(names):
-            raise ValueError("models must be distinct")
-        return names
+        return _known_keys(SEMANTIC_MODELS, names, "models")
 
 
 Experiment = Annotated[Union[BLERExperiment, SSCCExperiment, SemanticExperiment],
@@ -386,10 +382,7 @@ class SemanticConfig(Strict):
     def _known_model(cls, value: str) -> str:
         from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
 
-        if value not in SEMANTIC_MODELS:
-            raise ValueError(f"{value!r} is not a known {SEMANTIC_MODELS.kind}; "
-                             f"allowed: {', '.join(SEMANTIC_MODELS)}")
-        return value
+        return _known_keys(SEMANTIC_MODELS, [value], "model")[0]
 
     @field_validator("train_channels")
     @classmethod

@@ -53,7 +53,7 @@ def semantic_experiment(scenario: Scenario, exp: SemanticExperiment, out_dir: Pa
     """Trained semantic models: PSNR/SSIM/MS-SSIM/accuracy vs SNR beside SSCC, reconstruction grid."""
     from linksim.experiments import semantic_eval, semantic_plots  # Keras only when needed
 
-    csv_path = semantic_eval.run_semantic(scenario, exp, out_dir, progress)
+    csv_path, images = semantic_eval.run_semantic(scenario, exp, out_dir, progress)
     baseline = None
     if exp.baseline:
         named = out_dir / f"{exp.baseline}.csv"
@@ -63,7 +63,7 @@ def semantic_experiment(scenario: Scenario, exp: SemanticExperiment, out_dir: Pa
              semantic_plots.plot_semantic_psnr(csv_path, out_dir / f"{exp.name}.png", baseline, title),
              semantic_plots.plot_semantic_accuracy(csv_path, out_dir / f"{exp.name}_accuracy.png",
                                                    title)]
-    return files + semantic_eval.visual(scenario, exp, out_dir)
+    return files + semantic_eval.visual(scenario, exp, out_dir, images)
 
 
 def quick_version(scenario: Scenario) -> Scenario:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import sionna
 import tensorflow as tf
 
-from linksim.config import MCS, BLERExperiment, Scenario, expand_sweep, with_overrides
+from linksim.config import MCS, BLERExperiment, Scenario, expand_sweep, sweep_label, with_overrides
 from linksim.experiments.provenance import derived_seed, provenance, stable_hash
 from linksim.experiments.results import ResultTable, write_json
 from linksim.phy.link import DownlinkLink
@@ -38,8 +38,7 @@ class Curve:
 
     @property
     def label(self) -> str:
-        parts = [f"{k.split('.')[-1]}={v}" for k, v in self.overrides.items()]
-        return ", ".join([*parts, self.mcs.label])
+        return ", ".join(p for p in (sweep_label(self.overrides), self.mcs.label) if p)
 
 
 def curves(scenario: Scenario, exp: BLERExperiment) -> list[Curve]:

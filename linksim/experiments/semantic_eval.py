@@ -35,7 +35,9 @@ import sionna
 import tensorflow as tf
 
 import linksim
-from linksim.config import ConfigError, Scenario, SemanticExperiment, expand_sweep, with_overrides
+from linksim.config import (ConfigError, Scenario, SemanticExperiment, expand_sweep, sweep_label,
+                            with_overrides)
+from linksim.data import ImageSet
 from linksim.data.metrics import ms_ssim, psnr, ssim
 from linksim.experiments.provenance import provenance, stable_hash
 from linksim.experiments.results import ResultTable, write_json
@@ -193,8 +195,11 @@ def point_hash(scenario: Scenario, exp: SemanticExperiment, trained: TrainedWeig
 
 
 def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
-                 progress: Callable[..., Any] | None = None) -> Path:
-    """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory."""
+                 progress: Callable[..., Any] | None = None) -> tuple[Path, ImageSet]:
+    """Run (or resume) ``exp``; returns the CSV path and the images (for :func:`visual`).
+
+    ``progress`` is a tqdm-like factory.
+    """
     out_dir = Path(out_dir)
     image_set, data_notes = load_experiment_images(exp)
     images, labels = image_set.images, image_set.labels
@@ -221,7 +226,7 @@ def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     systems: dict[tuple[str, str], SemanticSystem] = {}
     for overrides, sc in points:
         draw = None
-        sweep = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items())
+        sweep = sweep_label(overrides)
         for model in exp.models:
             h = point_hash(sc, exp, trained[model], image_set.source)
             link = None
@@ -242,7 +247,7 @@ def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
                     bar.update(1)
     if bar:
         bar.close()
-    return table.path
+    return table.path, image_set
 
 
 def _point_row(link: SemanticLink, exp: SemanticExperiment, trained: TrainedWeights,
@@ -268,7 +273,8 @@ def _point_row(link: SemanticLink, exp: SemanticExperiment, trained: TrainedWeig
     }
 
 
-def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path) -> list[Path]:
+def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
+           image_set: ImageSet) -> list[Path]:
     """Fig. 12: the first slot's K users through the first model at each ``visual_snr_db``.
 
     The first sweep point's scenario, realisation of batch 0 at each SNR (so
@@ -277,7 +283,6 @@ def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path) -> list[P
     """
     if not exp.visual_snr_db:
         return []
-    image_set, _ = load_experiment_images(exp)
     model = exp.models[0]
     trained = find_weights(exp.weights, scenario, model)
     overrides = expand_sweep(exp.sweep)[0]

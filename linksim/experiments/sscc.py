@@ -48,7 +48,8 @@ import sionna
 import tensorflow as tf
 from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 
-from linksim.config import MCS, ConfigError, Scenario, SSCCExperiment, expand_sweep, with_overrides
+from linksim.config import (MCS, ConfigError, Scenario, SSCCExperiment, expand_sweep, sweep_label,
+                            with_overrides)
 from linksim.config.schema import ImageExperiment
 from linksim.data import DataError, ImageSet, load_images
 from linksim.data.metrics import ms_ssim, psnr, ssim
@@ -379,7 +380,7 @@ class Curve:
 
     @property
     def sweep_label(self) -> str:
-        return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in self.overrides.items())
+        return sweep_label(self.overrides)
 
     @property
     def label(self) -> str:
