@@ -18,14 +18,15 @@ def _error_rates(link: DownlinkLink, batch: int, ebno_db: float) -> tuple[float,
             float(tf.reduce_mean(tf.cast(tf.reduce_any(wrong, -1), tf.float64))))
 
 
-@pytest.mark.parametrize("ebno_db", [0.0, 4.0])
-def test_uncoded_qpsk_on_awgn_matches_q_function(ebno_db):
-    """BER = Q(sqrt(Es/N0)) per QPSK bit, with Es = 1/K the power of each user's stream."""
-    sc = make_scenario(channel={"model": "awgn"}, precoder={"name": "none"},
+@pytest.mark.parametrize("ebno_db,power,es", [(0.0, "per_antenna", 1.0), (4.0, "per_antenna", 1.0),
+                                              (4.0, "total", 0.25)])
+def test_uncoded_qpsk_on_awgn_matches_q_function(ebno_db, power, es):
+    """BER = Q(sqrt(Es/N0)) per QPSK bit, Es = P/K the power of each user's stream (P = 4 or 1)."""
+    sc = make_scenario(channel={"model": "awgn"}, precoder={"name": "none", "power": power},
                        receiver={"csi": "perfect"})
     link = DownlinkLink(sc, MCS(qam=4, rate=0.5), coded=False)
     no = float(link.noise_variance(ebno_db))
-    theory = norm.sf(np.sqrt((1 / sc.ue.num_users) / no))
+    theory = norm.sf(np.sqrt(es / no))
     ber, _ = _error_rates(link, 64, ebno_db)
     n_bits = 64 * sc.ue.num_users * link.k
     sigma = np.sqrt(theory * (1 - theory) / n_bits)
@@ -38,7 +39,9 @@ def test_ebno_convention_counts_pilot_and_cp_overhead():
     mcs = MCS(qam=16, rate=0.5)
     link = DownlinkLink(sc, mcs)
     rg = link.resource_grid
-    es_no = (1 / sc.ue.num_users) / float(link.noise_variance(10.0))
+    es_no = 1.0 / float(link.noise_variance(10.0))   # per_antenna, K = M: unit energy per stream
+    total = DownlinkLink(make_scenario(channel={"model": "awgn"}, precoder={"power": "total"}), mcs)
+    assert 0.25 / float(total.noise_variance(10.0)) == pytest.approx(es_no, rel=1e-5)  # Es = 1/K
     overhead = 14 * 32 * (1 + 20 / 32) / int(rg.num_data_symbols)
     expected = 10 ** 1.0 * link.coderate * 4 / overhead
     assert es_no == pytest.approx(expected, rel=1e-5)

@@ -16,8 +16,9 @@ from linksim.phy.ofdm import downlink_streams, resource_grid
 from linksim.phy.precoding import PRECODERS
 
 
-def _setup(precoder: str, alpha=None, model="rayleigh", batch=16):
-    sc = make_scenario(channel={"model": model}, precoder={"name": precoder, "alpha": alpha})
+def _setup(precoder: str, alpha=None, model="rayleigh", batch=16, power="per_antenna"):
+    sc = make_scenario(channel={"model": model},
+                       precoder={"name": precoder, "alpha": alpha, "power": power})
     rg = resource_grid(sc)
     sm = downlink_streams(sc.ue.num_users)
     h = CHANNELS[model](sc, rg)(batch)
@@ -61,13 +62,14 @@ def test_rzf_default_alpha_is_noise_variance():
                                atol=1e-5)
 
 
+@pytest.mark.parametrize("power,total", [("per_antenna", 4.0), ("total", 1.0)])
 @pytest.mark.parametrize("precoder", ["rzf", "zf", "none"])
-def test_precoder_meets_total_power_constraint(precoder):
-    _, _, pre, x, h = _setup(precoder, batch=64)
+def test_precoder_meets_power_constraint(precoder, power, total):
+    _, _, pre, x, h = _setup(precoder, batch=64, power=power)
     x_tx, _ = pre(x, h, 0.1)
-    power = tf.reduce_sum(tf.abs(x_tx) ** 2, axis=2)  # per RE, over antennas
-    # unit-norm precoding vectors and unit-energy symbols: E[sum |x|^2] = 1 per RE
-    assert float(tf.reduce_mean(power)) == pytest.approx(1.0, rel=0.02)
+    per_re = tf.reduce_sum(tf.abs(x_tx) ** 2, axis=2)  # per RE, over the 4 antennas
+    # unit-norm precoding vectors and unit-energy symbols: E[sum |x|^2] = P per RE
+    assert float(tf.reduce_mean(per_re)) == pytest.approx(total, rel=0.02)
 
 
 def test_effective_channel_is_what_the_ue_receives():

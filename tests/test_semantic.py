@@ -107,7 +107,8 @@ def test_power_constraint_after_precoder(name):
     _, grid = _grid(sc, 3)
     x = pre(grid, _channel(3, 32), tf.constant([0.2, 1.0, 5.0]), training=True).numpy()
     assert x.shape == (3, 1, M, S, 32)
-    np.testing.assert_allclose(np.mean(np.sum(np.abs(x) ** 2, axis=2), axis=(1, 2, 3)), 1.0, rtol=1e-5)
+    # per_antenna (default): E|x|^2 = 1 per antenna and RE, M in total
+    np.testing.assert_allclose(np.mean(np.abs(x) ** 2, axis=(1, 2, 3, 4)), 1.0, rtol=1e-5)
 
 
 def test_learnable_rzf_equals_classical_rzf_at_initialisation():
@@ -119,7 +120,7 @@ def test_learnable_rzf_equals_classical_rzf_at_initialisation():
     pre = NeuralPrecoder(sc, residual=True, regulariser="learnable")
     x_coarse = tf.transpose(pre.coarse(grid, h, no), [0, 3, 1, 2])[:, None]
     np.testing.assert_allclose(x_coarse.numpy(), x_ref.numpy(), atol=2e-5, rtol=1e-4)
-    np.testing.assert_allclose(pre(grid, h, no).numpy(), normalize_power(x_ref).numpy(),
+    np.testing.assert_allclose(pre(grid, h, no).numpy(), normalize_power(x_ref, float(M)).numpy(),
                                atol=2e-5, rtol=1e-4)          # zero-initialised residual
     assert float(pre.alpha) == pytest.approx(1.0)
 

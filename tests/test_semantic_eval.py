@@ -125,6 +125,30 @@ def test_weights_of_another_grid_are_a_config_error(tmp_path, weights, capsys):
     assert "does not fit this scenario's grid" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("damage,message", [
+    ("weights", "is not a readable Keras weights file"),
+    ("state", "is not a readable state file"),
+    ("power", "was trained with precoder.power=per_antenna, this scenario uses total"),
+])
+def test_damaged_or_mismatched_weights_are_one_line_config_errors(tmp_path, weights, capsys,
+                                                                  damage, message):
+    import shutil
+
+    copy = tmp_path / "w"
+    shutil.copytree(weights / "rzf", copy / "rzf")
+    path = _scenario_file(tmp_path, copy)
+    if damage == "weights":
+        for name in ("best.weights.h5", "last.weights.h5"):
+            (copy / "rzf" / name).write_bytes(b"\x89HDF\r\n truncated")
+    elif damage == "state":
+        (copy / "rzf" / "state.json").write_text('{"model": "rzf", ')
+    else:
+        path.write_text(path.read_text().replace("seed: 3", "seed: 3\nprecoder: {power: total}"))
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
 def test_unknown_model_is_rejected_with_the_allowed_ones():
     with pytest.raises(ValueError, match="allowed: full, no_pilot"):
         SemanticExperiment(models=["fancy"])

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from conftest import make_scenario
 from linksim.cli import main
+from linksim.config import ConfigError
 from linksim.experiments.train import train
 from linksim.semantic import SemanticSystem
 
@@ -64,6 +65,12 @@ def test_run_writes_checkpoints_stops_on_the_time_budget_and_resumes_at_the_next
     assert state["epochs_done"] == 2 and state["optimizer_step"] == 1 + 2  # 9 train slots // 4
     assert train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)["status"] == "done"
     assert _epochs(out) == [0, 1]                      # nothing left to do: no new rows
+    # resuming under another SNR scale or width would mix two trainings: refused, files kept
+    other = make_scenario(semantic={**TINY, "model": "rzf", "ce_weight": 0.1},
+                          precoder={"power": "total"})
+    with pytest.raises(ConfigError, match=r"other settings \(precoder.power, semantic.ce_weight\)"):
+        train(other, out, epochs=3, verbose=0, cache_dir=tmp_path)
+    assert _epochs(out) == [0, 1]
 
 
 def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):

@@ -145,6 +145,11 @@ class PrecoderConfig(Strict):
     alpha: float | None = Field(
         None, ge=0, description="RZF regulariser; None: the noise variance"
     )
+    power: Literal["per_antenna", "total"] = Field(
+        "per_antenna",
+        description="per_antenna: E|x|^2 = 1 on every BS antenna and RE (seed 003's "
+        "E[|X|^2] <= P, total num_bs_ant); total: the antennas share power 1 per RE",
+    )
 
     _check_name = field_validator("name")(_registered("precoder"))
 

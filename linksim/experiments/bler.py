@@ -101,8 +101,8 @@ def run_bler(scenario: Scenario, exp: BLERExperiment, out_dir: Path,
         "curves": [{"label": c.label, "overrides": c.overrides, "mcs": c.mcs.model_dump(),
                     "config_hash": curve_hash(c, exp)} for c in all_curves],
         "provenance": provenance(),
-        "notes": "Eb/N0 per information bit as Sionna's ebnodb2no with the resource grid "
-                 "(BS total power 1 split over the users' streams; pilot and CP overhead counted). "
+        "notes": "Eb/N0 per information bit of one user's stream (each stream carries P/K per RE, "
+                 "P from precoder.power; pilot and CP overhead counted). "
                  "A block is one user's LDPC codeword in one slot.",
     }
     write_json(meta_path, meta)

@@ -165,7 +165,7 @@ def plot_psnr(csv_path: Path, png_path: Path, title: str = "") -> Path:
             ax.set_title(f"{sweep.split('=')[-1].upper() or 'all'}: {codec} ({backend})", fontsize=9)
             ax.grid(True, alpha=0.3)
             if i == len(codecs) - 1:
-                ax.set_xlabel("SNR [dB] (1/N0 per RE, total power 1)")
+                ax.set_xlabel("SNR = 1/N0 per RE [dB]")
             if j == 0:
                 ax.set_ylabel("mean PSNR [dB] (lost = 0 dB)")
     axes[0][-1].legend(fontsize=7, loc="upper left")

@@ -77,6 +77,19 @@ class TrainedWeights:
                 "train_commit": (s.get("provenance") or {}).get("git_commit")}
 
 
+def _read_state(path: Path) -> dict:
+    """A weights folder's ``state.json``; ConfigError (not a traceback) when it is unreadable."""
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"weights: {path} is not a readable state file ({err}); "
+                          f"re-export or retrain the model") from None
+    if not isinstance(state, dict):
+        raise ConfigError(f"weights: {path} is not a readable state file (not a JSON object); "
+                          f"re-export or retrain the model")
+    return state
+
+
 def find_weights(pattern: str, scenario: Scenario, model: str) -> TrainedWeights:
     """Resolve ``pattern`` for ``model`` (working directory first, then the linksim source tree).
 
@@ -93,10 +106,15 @@ def find_weights(pattern: str, scenario: Scenario, model: str) -> TrainedWeights
         state_path = folder / "state.json"
         for name in ("best.weights.h5", "last.weights.h5"):
             if state_path.is_file() and (folder / name).is_file():
-                state = json.loads(state_path.read_text())
+                state = _read_state(state_path)
                 if state.get("model") != model:
                     raise ConfigError(f"weights: {folder} holds a {state.get('model')!r} model, "
                                       f"not {model!r}")
+                power = state.get("trained_on", {}).get("precoder", {}).get("power")
+                if power not in (None, scenario.precoder.power):
+                    raise ConfigError(f"weights: {folder} was trained with precoder.power={power}, "
+                                      f"this scenario uses {scenario.precoder.power} (another SNR "
+                                      f"scale); retrain or set precoder.power: {power}")
                 return TrainedWeights(model, folder / name, state)
     raise ConfigError(f"weights: no trained {model!r} model in {' or '.join(map(str, candidates))}; "
                       f"train it with: python -m linksim train <scenario.yaml> --model {model} "
@@ -117,6 +135,10 @@ def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
         raise ConfigError(f"weights: {trained.path} does not fit this scenario's grid and arrays "
                           f"(N_f={scenario.ofdm.fft_size}, {scenario.ue.num_users} users): "
                           f"{first}") from None
+    except (OSError, KeyError, TypeError) as err:  # h5py: truncated or not an HDF5 file
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"weights: {trained.path} is not a readable Keras weights file "
+                          f"({first}); re-export or retrain the model") from None
     return system
 
 

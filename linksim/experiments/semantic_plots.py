@@ -51,7 +51,7 @@ def plot_semantic_psnr(csv_path: Path, png_path: Path, baseline_csv: Path | None
                 ax.plot(*zip(*cap), ":", color="k" if codec == "bpg" else "0.5",
                         label=f"{codec} at capacity (bound)")
         ax.set_title(sweep.split("=")[-1].upper() or rows[0]["channel"].upper(), fontsize=9)
-        ax.set_xlabel("SNR [dB] (1/N0 per RE, total power 1)")
+        ax.set_xlabel("SNR = 1/N0 per RE [dB]")
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("mean PSNR [dB]")
     axes[-1].legend(fontsize=7, loc="best")

@@ -192,6 +192,32 @@ class _Scalars(keras.callbacks.Callback):
         self.writer.flush()
 
 
+def trained_on(scenario: Scenario) -> dict[str, Any]:
+    """The settings a run's weights depend on: resuming under other ones would mix two trainings.
+
+    Grid, channel, arrays, users, precoder (its power convention sets the SNR
+    scale) and the semantic section, except the stopping rules (epochs,
+    patience) that a resumed run may extend.
+    """
+    dump = scenario.model_dump(mode="json", include={"ofdm", "channel", "bs", "ue", "precoder",
+                                                     "semantic"})
+    for key in ("epochs", "patience"):
+        dump["semantic"].pop(key, None)
+    return dump
+
+
+def _changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts (a missing key counts)."""
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += _changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
 def _write_state(out: Path, state: dict[str, Any]) -> None:
     tmp = out / "state.tmp.json"
     tmp.write_text(json.dumps(state, indent=2, default=str))
@@ -296,6 +322,10 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         if state["model"] != cfg.model:
             raise ConfigError(f"{out} holds a run of model {state['model']!r}, not {cfg.model!r}; "
                               f"use another --out")
+        changed = _changed_keys(state.get("trained_on", {}), trained_on(scenario))
+        if changed:
+            raise ConfigError(f"{out} holds a run trained with other settings "
+                              f"({', '.join(changed)}); use another --out or delete it")
         model: SemanticSystem = keras.models.load_model(last)
         initial_epoch = int(state["epochs_done"])
     else:
@@ -303,6 +333,7 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
                  "best_epoch": None, "optimizer_step": 0, "wall_s": 0.0,
                  "semantic": cfg.model_dump(mode="json"), "seed": scenario.seed,
                  "fft_size": scenario.ofdm.fft_size, "num_users": scenario.ue.num_users,
+                 "trained_on": trained_on(scenario),
                  "provenance": provenance()}
         for stale in ("history.csv", "batches.csv"):
             (out / stale).unlink(missing_ok=True)

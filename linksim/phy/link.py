@@ -26,7 +26,7 @@ from linksim.phy.coding import codeword_size
 from linksim.phy.equalization import EQUALIZERS
 from linksim.phy.estimation import ESTIMATORS
 from linksim.phy.ofdm import downlink_streams, resource_grid
-from linksim.phy.precoding import PRECODERS
+from linksim.phy.precoding import PRECODERS, transmit_power
 
 
 class DownlinkLink(Block):
@@ -46,9 +46,10 @@ class DownlinkLink(Block):
     batch_size : int
         Number of slots.
     ebno_db : float or scalar tf.float
-        Eb/N0 per information bit, as Sionna's ``ebnodb2no`` with the resource
-        grid: the BS's total power 1 is split over the ``num_users`` streams,
-        pilot and cyclic-prefix overhead are counted.
+        Eb/N0 per information bit of one user's stream: Sionna's ``ebnodb2no``
+        with the resource grid (pilot and cyclic-prefix overhead counted),
+        scaled by the transmit power P of ``precoder.power`` because Sionna
+        assumes the streams share P = 1 (each stream has energy P/K per RE).
     bits : None or [batch_size, 1, num_users, k], tf.float
         Information bits to send; drawn uniformly at random when None.
 
@@ -89,8 +90,9 @@ class DownlinkLink(Block):
 
     def noise_variance(self, ebno_db) -> tf.Tensor:
         """N0 for ``ebno_db`` (see the class docstring for the convention)."""
-        return ebnodb2no(ebno_db, self.mcs.bits_per_symbol, self.coderate,
-                         self.resource_grid, precision=self.precision)
+        return transmit_power(self.scenario) * ebnodb2no(
+            ebno_db, self.mcs.bits_per_symbol, self.coderate, self.resource_grid,
+            precision=self.precision)
 
     def call(self, batch_size, ebno_db, bits=None):
         num_users = self.scenario.ue.num_users

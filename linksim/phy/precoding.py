@@ -1,10 +1,20 @@
 """Downlink precoders, by registry key (the YAML's ``precoder.name``).
 
-All precoders work from the true channel (seed 003's assumption), normalise
-the *total* transmit power per resource element to one (each of the K
-streams gets 1/K), and also return the effective channel seen by every user,
-which is what the UE estimates from the precoded pilots and what perfect-CSI
-mode hands to the equaliser.
+All precoders work from the true channel (seed 003's assumption) and also
+return the effective channel seen by every user, which is what the UE
+estimates from the precoded pilots and what perfect-CSI mode hands to the
+equaliser.
+
+Power (``precoder.power``), with SNR = 1/N0 per UE receive RE throughout:
+
+- ``per_antenna`` (default): E|x|^2 = 1 on every BS antenna and RE, i.e. a
+  total of ``num_bs_ant`` per RE shared equally by the K streams. This is
+  seed 003's E[|X|^2] <= P (eq. 9, P = 1, the mean over the transmitted
+  tensor), and for K = M it is Sionna's own convention (unit-norm precoding
+  columns, unit-energy symbols), under which alpha = N0 is the MMSE
+  regulariser of RZF and Eb/N0 is per stream.
+- ``total``: the antennas share power 1 per RE (each stream 1/K), 10 log10(M)
+  dB less signal at the same SNR.
 """
 from __future__ import annotations
 
@@ -17,6 +27,11 @@ from linksim.config import Scenario
 from linksim.registry import Registry
 
 PRECODERS: Registry = Registry("precoder")
+
+
+def transmit_power(scenario: Scenario) -> float:
+    """Total BS transmit power per resource element under ``precoder.power`` (module docstring)."""
+    return float(scenario.bs.array.num_ant) if scenario.precoder.power == "per_antenna" else 1.0
 
 
 class Precoder(Block):
@@ -34,7 +49,7 @@ class Precoder(Block):
     Output
     ------
     x_precoded : [batch_size, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex
-        Antenna signals, total power E[sum |x|^2] = 1 per resource element.
+        Antenna signals, E[sum |x|^2] = :func:`transmit_power` per resource element.
     h_eff : [batch_size, num_users, 1, 1, num_users, num_ofdm_symbols, fft_size], tf.complex
         Effective channel from every stream to every user after precoding.
     """
@@ -42,7 +57,8 @@ class Precoder(Block):
     def __init__(self, scenario: Scenario, resource_grid: ResourceGrid,
                  stream_management: StreamManagement, precision=None):
         super().__init__(precision=precision)
-        self._scale = tf.cast(1.0 / scenario.ue.num_users**0.5, self.cdtype)
+        # unit-energy streams -> each stream gets transmit_power / K
+        self._scale = tf.cast((transmit_power(scenario) / scenario.ue.num_users) ** 0.5, self.cdtype)
 
 
 @PRECODERS.register("rzf")

@@ -2,17 +2,18 @@
 
 SNR (seed 003 Fig. 8's x-axis) is defined per resource element as
 
-    SNR = P / N0 = 1 / N0,
+    SNR = 1 / N0,
 
-with the BS's total transmit power P = 1 per resource element (the precoders
-normalise to that) and the channel normalised to unit average energy per BS
-antenna and link (``channel.normalize``). So SNR is the average received
-signal-to-noise ratio of a UE *before* precoding gain and before the power is
-split over the users' streams. :class:`~linksim.phy.link.DownlinkLink` is
-driven by Eb/N0 instead (Sionna's ``ebnodb2no`` with the resource grid: per
-information bit, pilot and cyclic-prefix overhead and the split over streams
-counted); :func:`snr_db_to_ebno_db` converts exactly, so the link sees
-N0 = 10^(-SNR/10).
+the inverse noise variance per UE receive RE, with the BS transmitting
+E|x|^2 = 1 per antenna and RE (``precoder.power: per_antenna``, seed 003's
+E[|X|^2] <= P with P = 1; ``total`` gives the antennas power 1 together) and
+the channel normalised to unit average energy per BS antenna and link
+(``channel.normalize``). So SNR is the average received signal-to-noise ratio
+of one BS antenna's signal at a UE, before precoding gain and before the
+power is shared by the users' streams. :class:`~linksim.phy.link.DownlinkLink`
+is driven by Eb/N0 instead (per information bit of a stream, pilot and
+cyclic-prefix overhead counted); :func:`snr_db_to_ebno_db` converts exactly,
+so the link sees N0 = 10^(-SNR/10).
 
 The "capacity" ideal bound of the SSCC baseline (seeds 000/002/003) needs the
 number of bits a user could receive error-free over one slot: Shannon's
@@ -62,7 +63,7 @@ def post_precoding_sinr(h_eff: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
     -----
     h_eff : [batch_size, num_users, 1, 1, num_users, num_ofdm_symbols, fft_size], tf.complex
         Effective channel after precoding (stream j to user k), as the
-        precoders return it (the 1/K power split already applied).
+        precoders return it (the P/K power per stream already applied).
     no : scalar tf.float
         Noise variance per resource element.
 

@@ -1,11 +1,12 @@
 """Hybrid learnable residual RZF precoder (seed 003, Sec. III-B, Fig. 4).
 
-X = V S + dX, then total-power normalisation, where
+X = V S + dX, then normalisation to the transmit power P, where
 
 - V = H^H (H H^H + alpha sigma^2 I)^-1 per resource element (eq. 7), with
   the same column normalisation as :class:`linksim.phy.precoding.RZF`
   (which wraps Sionna's ``rzf_precoding_matrix``): unit-norm columns, then
-  1/sqrt(K) so the K streams share a total power of one;
+  sqrt(P/K) so the K streams share the transmit power P of
+  ``precoder.power`` (:func:`linksim.phy.precoding.transmit_power`);
 - alpha is learnable and positive, alpha = softplus(a), initialised to 1 so
   the coarse precoder *is* classical RZF with the noise variance as
   regulariser (the default of ``linksim.phy.precoding.RZF``);
@@ -41,14 +42,15 @@ import keras
 import tensorflow as tf
 
 from linksim.config import Scenario
+from linksim.phy.precoding import transmit_power
 from linksim.semantic.base import ScenarioLayer
 from linksim.semantic.norm import BatchNorm
 
 Regulariser = Literal["learnable", "noise", "zero"]
 
 
-def rzf_precode(h: tf.Tensor, s: tf.Tensor, reg: tf.Tensor) -> tf.Tensor:
-    """x = V s with V = H^H (H H^H + reg I)^-1, unit-norm columns scaled by 1/sqrt(K).
+def rzf_precode(h: tf.Tensor, s: tf.Tensor, reg: tf.Tensor, power: float = 1.0) -> tf.Tensor:
+    """x = V s with V = H^H (H H^H + reg I)^-1, unit-norm columns scaled by sqrt(power/K).
 
     Parameters
     ----------
@@ -58,6 +60,8 @@ def rzf_precode(h: tf.Tensor, s: tf.Tensor, reg: tf.Tensor) -> tf.Tensor:
         One symbol per user.
     reg : [...] (broadcastable), tf.float32
         Regulariser added to the diagonal of H H^H; 0 gives ZF.
+    power : float
+        Total transmit power shared by the K unit-energy streams.
 
     Returns
     -------
@@ -101,15 +105,15 @@ def rzf_precode(h: tf.Tensor, s: tf.Tensor, reg: tf.Tensor) -> tf.Tensor:
     out = 0
     for i in range(k):
         norm = tf.sqrt(tf.reduce_sum(tf.abs(x_rows[i]) ** 2, axis=-1, keepdims=True))
-        out += tf.math.conj(x_rows[i]) * (s[..., i:i + 1] / tf.complex(norm * math.sqrt(k), 0.0))
+        out += tf.math.conj(x_rows[i]) * (s[..., i:i + 1] / tf.complex(norm * math.sqrt(k / power), 0.0))
     return out
 
 
-def normalize_power(x: tf.Tensor) -> tf.Tensor:
-    """Scale each slot of x [B, 1, M, S, F] so the mean over REs of sum_m |x|^2 is one."""
-    power = tf.reduce_mean(tf.reduce_sum(tf.abs(x) ** 2, axis=2, keepdims=True),
-                           axis=[3, 4], keepdims=True)
-    scale = tf.math.rsqrt(power)
+def normalize_power(x: tf.Tensor, power: float = 1.0) -> tf.Tensor:
+    """Scale each slot of x [B, 1, M, S, F] so the mean over REs of sum_m |x|^2 is ``power``."""
+    mean = tf.reduce_mean(tf.reduce_sum(tf.abs(x) ** 2, axis=2, keepdims=True),
+                          axis=[3, 4], keepdims=True)
+    scale = tf.math.sqrt(power / mean)
     return x * tf.complex(scale, tf.zeros_like(scale))
 
 
@@ -146,7 +150,8 @@ class NeuralPrecoder(ScenarioLayer):
     Output
     ------
     x : [batch_size, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex64
-        Antenna signals with total power one per RE on average over each slot.
+        Antenna signals with total power P (``precoder.power``) per RE on
+        average over each slot.
     """
 
     def __init__(self, scenario: Scenario, residual: bool = True,
@@ -185,7 +190,7 @@ class NeuralPrecoder(ScenarioLayer):
         hm = tf.transpose(h[:, :, 0, 0], [0, 3, 4, 1, 2])           # [B, S, F, K, M]
         sk = tf.transpose(s[:, 0], [0, 2, 3, 1])                      # [B, S, F, K]
         reg = self.alpha * tf.reshape(tf.cast(no, tf.float32), [-1, 1, 1])
-        return rzf_precode(hm, sk, reg)
+        return rzf_precode(hm, sk, reg, transmit_power(self.scenario))
 
     def call(self, s: tf.Tensor, h: tf.Tensor, no: tf.Tensor, training: bool = False) -> tf.Tensor:
         x = self.coarse(s, h, no)                                     # [B, S, F, M]
@@ -197,7 +202,7 @@ class NeuralPrecoder(ScenarioLayer):
             dx_re, dx_im = tf.split(self.correction(features, training=training), 2, axis=-1)
             x = x + tf.complex(dx_re, dx_im)
         x = tf.transpose(x, [0, 3, 1, 2])[:, None]                    # [B, 1, M, S, F]
-        return normalize_power(x)
+        return normalize_power(x, transmit_power(self.scenario))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "residual": self.residual,
