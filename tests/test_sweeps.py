@@ -117,6 +117,14 @@ def test_cli_run_writes_csv_json_png_and_resumes(scenario_file, tmp_path, capsys
     assert "BLER = 0.1" in report and "| 4QAM r=1/2 | 32 | AWGN |" in report
     assert main(["report", str(tmp_path / "missing")]) == 2
 
+    # another configuration into the same folder: its rows replace the old ones in the table
+    # (and so in the plot and report); the old rows are kept aside, not lost
+    scenario_file.write_text(SCENARIO.replace("seed: 5", "seed: 6"))
+    assert main(["run", str(scenario_file), "--out", str(out), "--no-progress"]) == 0
+    rows = [line for line in (out / "tiny.csv").read_text().splitlines()[1:]]
+    assert len(rows) == 3 and not set(rows) & set(first.splitlines())
+    assert (out / "tiny.stale.csv").read_text() == first
+
 
 def test_quick_mode_is_small(tmp_path):
     from linksim.experiments import quick_version

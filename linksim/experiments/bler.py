@@ -107,7 +107,8 @@ def run_bler(scenario: Scenario, exp: BLERExperiment, out_dir: Path,
     }
     write_json(meta_path, meta)
 
-    done = {(r["config_hash"], float(r["ebno_db"])): r for r in table.rows()}
+    done = {(r["config_hash"], float(r["ebno_db"])): r
+            for r in table.keep_only(curve_hash(c, exp) for c in all_curves)}
     bar = progress(total=len(all_curves) * len(ebnos), desc=exp.name, unit="pt") if progress else None
     wall_total = 0.0
     for curve in all_curves:

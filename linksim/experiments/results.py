@@ -2,7 +2,9 @@
 
 A sweep that is interrupted (Ctrl-C, a killed session) loses nothing that
 finished; a re-run reads the table and skips every point whose ``config_hash``
-matches, so changing the configuration never mixes stale rows into a curve.
+matches. Rows of other configurations are moved to ``<name>.stale.csv``
+(:meth:`ResultTable.keep_only`) so a changed configuration never mixes stale
+rows into a curve, a plot or a report, and nothing computed is thrown away.
 """
 from __future__ import annotations
 
@@ -26,6 +28,28 @@ class ResultTable:
             return []
         with self.path.open(newline="") as fh:
             return list(csv.DictReader(fh))
+
+    def keep_only(self, hashes: Iterable[str]) -> list[dict[str, str]]:
+        """Move rows whose ``config_hash`` is not in ``hashes`` to ``<stem>.stale.csv``; return the rest."""
+        keep = set(hashes)
+        rows = self.rows()
+        stale = [r for r in rows if r.get("config_hash") not in keep]
+        if not stale:
+            return rows
+        ResultTable(self.path.with_suffix(".stale.csv"), rows[0].keys()).extend(stale)
+        current = [r for r in rows if r.get("config_hash") in keep]
+        tmp = self.path.with_suffix(".csv.tmp")
+        tmp.unlink(missing_ok=True)
+        ResultTable(tmp, self.columns).extend(current)
+        if current:
+            tmp.replace(self.path)
+        else:
+            self.path.unlink()
+        return current
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.append(row)
 
     def append(self, row: dict[str, Any]) -> None:
         new = not self.path.is_file() or self.path.stat().st_size == 0

@@ -234,15 +234,16 @@ def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
         **experiment_meta(scenario, exp, image_set, data_notes),
         "models": {m: t.summary for m, t in trained.items()},
         "provenance": provenance(),
-        "notes": {"snr": "SNR = 1/N0 per resource element, total transmit power 1, as in the "
-                         "SSCC experiment",
+        "notes": {"snr": "SNR = 1/N0 per resource element, BS transmit power as "
+                         "scenario.precoder.power, as in the SSCC experiment",
                   "realisations": __doc__.split("\n\n")[2].replace("\n", " "),
                   "metrics": "decoder output rounded to uint8; mean over images of per-image "
                              "PSNR (peak 255), SSIM, 3-scale MS-SSIM; accuracy: argmax of the "
                              "classification head vs the CIFAR-10 label (None if unlabelled)"},
     }
     write_json(meta_path, meta)
-    done = {(r["config_hash"], float(r["snr_db"])) for r in table.rows()}
+    hashes = [point_hash(sc, exp, trained[m], image_set.source) for _, sc in points for m in exp.models]
+    done = {(r["config_hash"], float(r["snr_db"])) for r in table.keep_only(hashes)}
     bar = progress(total=len(exp.models) * len(points) * len(snrs), desc=exp.name,
                    unit="pt") if progress else None
     systems: dict[tuple[str, str], SemanticSystem] = {}

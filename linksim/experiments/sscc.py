@@ -462,7 +462,8 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
                     "config_hash": h} for c, h in zip(all_curves, hashes)],
         "provenance": provenance(),
         "notes": {
-            "snr": "SNR = 1/N0 per resource element, BS total transmit power 1, channel "
+            "snr": "SNR = 1/N0 per resource element; BS transmit power as scenario.precoder.power "
+                   "(per_antenna: E|x|^2 = 1 per antenna and RE; total: 1 per RE), channel "
                    "normalised to unit average energy per link and BS antenna (linksim.phy.sinr); "
                    "the link runs at the equivalent Eb/N0 (ebno_db column).",
             "rate_control": f"payload budget = k - CRC bits, crc: {exp.crc} (B_max = k, seed 003 "
@@ -486,7 +487,7 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
     }
     write_json(meta_path, meta)
 
-    done = {(r["config_hash"], float(r["snr_db"])) for r in table.rows()}
+    done = {(r["config_hash"], float(r["snr_db"])) for r in table.keep_only(hashes)}
     bar = progress(total=len(all_curves) * len(snrs), desc=exp.name, unit="pt") if progress else None
     encoded: dict[tuple[str, int], list[Encoded]] = {}
     transceivers: dict[tuple[str, str], SSCCTransceiver] = {}
