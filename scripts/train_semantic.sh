@@ -17,4 +17,6 @@ run scenarios/umi_4x4.yaml no_pilot --epochs "$epochs"
 run scenarios/umi_4x4.yaml rzf --epochs "$epochs"
 run scenarios/umi_4x4.yaml djscc --epochs "$epochs"
 run scenarios/umi_4x4.yaml zf --epochs "$epochs" --time-budget 5   # Fig. 10: does ZF collapse?
-run scenarios/umi_4x4_nf128.yaml full --epochs "$epochs"
+for nf in nf128 nf64; do   # the other grid widths of Figs. 9 and 11 (hours each on 2 cores)
+  for model in full no_pilot rzf djscc; do run "scenarios/umi_4x4_$nf.yaml" "$model" --epochs "$epochs"; done
+done

@@ -52,8 +52,11 @@ def _read_run(folder: Path) -> tuple[dict, list[dict[str, str]], np.ndarray]:
 
 def _label(state: dict) -> str:
     nf, ce = state.get("fft_size"), (state.get("semantic") or {}).get("ce_weight")
+    # runs from before precoder.power (no "trained_on") used what is now "total"
+    power = (state.get("trained_on") or {}).get("precoder", {}).get("power", "total")
     return ", ".join([state["model"], *([f"N_f={nf}"] if nf else []),
-                      *([f"lambda={ce:g}"] if ce is not None else [])])
+                      *([f"lambda={ce:g}"] if ce is not None else []),
+                      *(["power=total"] if power == "total" else [])])
 
 
 def training_report(run_dirs: list[Path], out_dir: Path) -> list[Path]:
@@ -66,13 +69,13 @@ def training_report(run_dirs: list[Path], out_dir: Path) -> list[Path]:
     table = ResultTable(table_path, ["run", "model", "fft_size", "status", "epoch", *EPOCH_KEYS])
     for folder, state, history, _ in runs:
         for row in history:
-            table.append({"run": folder.name, "model": state["model"],
+            table.append({"run": str(folder), "model": state["model"],
                           "fft_size": state.get("fft_size"), "status": state.get("status"),
                           "epoch": int(row["epoch"]),
                           **{k: float(row[k]) for k in EPOCH_KEYS if row.get(k, "") != ""}})
     keep = ("model", "fft_size", "status", "nan_at", "epochs_done", "best_epoch", "best_val_loss",
             "optimizer_step", "wall_s", "batch_slots", "train_slots", "data", "semantic", "seed",
-            "provenance")
+            "trained_on", "provenance")
     write_json(out_dir / "training.json", {
         "runs": {str(folder): {k: state.get(k) for k in keep} for folder, state, _, _ in runs},
         "method": __doc__, "provenance": provenance()})
