@@ -253,8 +253,8 @@ class ImageExperiment(Strict):
     the same slots over the same channel realisations at every common SNR
     (:func:`linksim.experiments.sscc.realisation_seed`), which is what makes
     the semantic models and the SSCC baselines comparable point by point.
-    ``snr_db`` is the SNR per resource element, 1 / N0 with total transmit
-    power 1 (see :mod:`linksim.phy.sinr`), not Eb/N0.
+    ``snr_db`` is the SNR per resource element, 1 / N0 with the transmit
+    power of ``precoder.power`` (see :mod:`linksim.phy.sinr`), not Eb/N0.
     """
 
     snr_db: EbNoRange | list[float] = EbNoRange(start=-7, stop=7, step=2)

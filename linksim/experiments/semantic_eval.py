@@ -13,8 +13,8 @@ the scenario's channel block, compiled in the same runtime mode (XLA and
 graph draws differ), is the first draw, as in the SSCC link (tested). The
 model itself runs as a graph (XLA is slower for its convolutions on CPU), so
 its AWGN samples are not the SSCC link's, only their statistics are.
-With N0 = 10^(-SNR/10) and total transmit power 1 the SNR axis is the SSCC
-experiment's.
+With N0 = 10^(-SNR/10) and the same ``precoder.power`` the SNR axis is the
+SSCC experiment's.
 
 A received image is the decoder's output rounded to 8 bits, as a display
 would get it; metrics are those of the SSCC experiment

@@ -20,8 +20,9 @@ calls and that is not saved with the model:
   size is part of its cache key and of what a result should report).
 
 Both draw the SNR per slot uniformly in dB from ``snr_db`` and return the
-noise variance N0 = 10^(-SNR/10): with normalised channels and total transmit
-power one per RE, SNR = 1/N0 per RE, the definition of the SSCC experiment.
+noise variance N0 = 10^(-SNR/10): with normalised channels and the transmit
+power of ``precoder.power``, SNR = 1/N0 per RE, the definition of the SSCC
+experiment (:mod:`linksim.phy.sinr`).
 """
 from __future__ import annotations
 
