@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 
 class ResultTable:
-    """Append-only CSV with a fixed header, flushed and fsynced per row."""
+    """Append-only CSV with a fixed header, flushed and fsynced per write."""
 
     def __init__(self, path: Path, columns: Iterable[str]):
         self.path = Path(path)
@@ -33,31 +33,34 @@ class ResultTable:
         """Move rows whose ``config_hash`` is not in ``hashes`` to ``<stem>.stale.csv``; return the rest."""
         keep = set(hashes)
         rows = self.rows()
-        stale = [r for r in rows if r.get("config_hash") not in keep]
-        if not stale:
-            return rows
-        ResultTable(self.path.with_suffix(".stale.csv"), rows[0].keys()).extend(stale)
         current = [r for r in rows if r.get("config_hash") in keep]
-        tmp = self.path.with_suffix(".csv.tmp")
-        tmp.unlink(missing_ok=True)
-        ResultTable(tmp, self.columns).extend(current)
+        if len(current) == len(rows):
+            return rows
+        ResultTable(self.path.with_suffix(".stale.csv"), rows[0].keys()).extend(
+            r for r in rows if r.get("config_hash") not in keep)
+        tmp = ResultTable(self.path.with_suffix(".csv.tmp"), self.columns)
+        tmp.path.unlink(missing_ok=True)
+        tmp.extend(current)
         if current:
-            tmp.replace(self.path)
+            tmp.path.replace(self.path)
         else:
             self.path.unlink()
         return current
 
-    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
-        for row in rows:
-            self.append(row)
-
     def append(self, row: dict[str, Any]) -> None:
+        self.extend([row])
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append ``rows`` in one write, flushed and fsynced (a header first if the file is new)."""
+        rows = list(rows)
+        if not rows:
+            return
         new = not self.path.is_file() or self.path.stat().st_size == 0
         with self.path.open("a", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=self.columns, extrasaction="raise")
             if new:
                 writer.writeheader()
-            writer.writerow({k: _fmt(row.get(k)) for k in self.columns})
+            writer.writerows({k: _fmt(row.get(k)) for k in self.columns} for row in rows)
             fh.flush()
             os.fsync(fh.fileno())
 

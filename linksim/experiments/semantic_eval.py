@@ -27,6 +27,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -62,8 +63,9 @@ class TrainedWeights:
     path: Path
     state: dict[str, Any]
 
-    @property
+    @cached_property
     def digest(self) -> str:
+        """sha256 of the weights file (read once: it is tens of MB and keys every point)."""
         return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
 
     @property
@@ -242,16 +244,17 @@ def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
                              "classification head vs the CIFAR-10 label (None if unlabelled)"},
     }
     write_json(meta_path, meta)
-    hashes = [point_hash(sc, exp, trained[m], image_set.source) for _, sc in points for m in exp.models]
-    done = {(r["config_hash"], float(r["snr_db"])) for r in table.keep_only(hashes)}
+    hashes = {(i, m): point_hash(sc, exp, trained[m], image_set.source)
+              for i, (_, sc) in enumerate(points) for m in exp.models}
+    done = {(r["config_hash"], float(r["snr_db"])) for r in table.keep_only(hashes.values())}
     bar = progress(total=len(exp.models) * len(points) * len(snrs), desc=exp.name,
                    unit="pt") if progress else None
     systems: dict[tuple[str, str], SemanticSystem] = {}
-    for overrides, sc in points:
+    for i, (overrides, sc) in enumerate(points):
         draw = None
         sweep = sweep_label(overrides)
         for model in exp.models:
-            h = point_hash(sc, exp, trained[model], image_set.source)
+            h = hashes[i, model]
             link = None
             for snr in snrs:
                 if bar:
