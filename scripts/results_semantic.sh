@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the committed seed-003 semantic results from the trained runs in runs/ (after
-# scripts/train_semantic.sh) or, for the evaluation figures, from the committed weights in models/.
+# scripts/train_semantic.sh) or, for the N_f = 32 evaluation figures, from the committed
+# weights in models/.
 #   LINKSIM_DATA=../shared/datasets/cifar10-jpeg scripts/results_semantic.sh
 set -eu
 py=${PYTHON:-python}
@@ -14,36 +15,38 @@ done
 "$py" -m linksim train-report "${runs[@]}" --out results/fig10_training
 # Figs. 9, 11, 12 (N_f = 32): same images and realisations as results/fig8_sscc
 "$py" -m linksim run scenarios/fig9_semantic.yaml --out results/fig9_psnr --no-progress
-# N_f = 128: weights in runs/umi_4x4_nf128/ (not committed; scripts/train_semantic.sh)
-if [ -f runs/umi_4x4_nf128/train_full/state.json ]; then
-  "$py" -m linksim run scenarios/umi_4x4_nf128.yaml --only semantic --out results/fig9_psnr/nf128 \
-    --no-progress
-fi
+"$py" -m linksim report results/fig9_psnr
 mkdir -p results/fig11_accuracy results/fig12_visual
-"$py" - <<'PY'
+cp results/fig9_psnr/fig9_semantic_accuracy.png results/fig11_accuracy/accuracy_nf32.png
+cp results/fig9_psnr/fig9_semantic_visual.png results/fig12_visual/visual_nf32_umi_full.png
+cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_umi_full.json
+# N_f = 64 and 128: weights in runs/ (not committed), where all four variants are trained
+accuracy_csvs=(results/fig9_psnr/fig9_semantic.csv)
+for nf in 64 128; do
+  ready=1
+  for m in full no_pilot rzf djscc; do [ -f "runs/umi_4x4_nf$nf/train_$m/state.json" ] || ready=0; done
+  [ $ready = 1 ] || { echo "N_f = $nf: not every variant trained; skipped"; continue; }
+  out=results/fig9_psnr/nf$nf
+  "$py" -m linksim run "scenarios/fig9_semantic_nf$nf.yaml" --out "$out" --no-progress
+  "$py" -m linksim report "$out"
+  cp "$out/semantic_accuracy.png" "results/fig11_accuracy/accuracy_nf$nf.png"
+  cp "$out/semantic_visual.png" "results/fig12_visual/visual_nf${nf}_umi_full.png"
+  cp "$out/semantic_visual.json" "results/fig12_visual/visual_nf${nf}_umi_full.json"
+  accuracy_csvs+=("$out/semantic.csv")
+done
+"$py" - "${accuracy_csvs[@]}" <<'PY'
 import csv
-from pathlib import Path
+import sys
 keep = ["model", "channel", "fft_size", "snr_db", "num_images", "accuracy", "epochs_trained",
         "train_wall_s"]
 rows = []
-for path in (Path("results/fig9_psnr/fig9_semantic.csv"), Path("results/fig9_psnr/nf128/semantic.csv")):
-    if path.is_file():
-        with path.open(newline="") as f:
-            rows += [{k: r[k] for k in keep} for r in csv.DictReader(f)]
+for path in sys.argv[1:]:
+    with open(path, newline="") as f:
+        rows += [{k: r[k] for k in keep} for r in csv.DictReader(f)]
 with open("results/fig11_accuracy/accuracy.csv", "w", newline="") as f:
     w = csv.DictWriter(f, keep)
     w.writeheader()
     w.writerows(rows)
 PY
-cp results/fig9_psnr/fig9_semantic_accuracy.png results/fig11_accuracy/accuracy_nf32.png
-[ -d results/fig9_psnr/nf128 ] && cp results/fig9_psnr/nf128/semantic_accuracy.png results/fig11_accuracy/accuracy_nf128.png
-cp results/fig9_psnr/fig9_semantic_visual.png results/fig12_visual/visual_nf32_umi_full.png
-cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_umi_full.json
-if [ -d results/fig9_psnr/nf128 ]; then
-  cp results/fig9_psnr/nf128/semantic_visual.png results/fig12_visual/visual_nf128_umi_full.png
-  cp results/fig9_psnr/nf128/semantic_visual.json results/fig12_visual/visual_nf128_umi_full.json
-fi
-"$py" -m linksim report results/fig9_psnr
-[ -d results/fig9_psnr/nf128 ] && "$py" -m linksim report results/fig9_psnr/nf128
 # Table III: parameters, MB, median CPU inference time per batch
 "$py" -m linksim bench --only complexity --out results/table3_complexity

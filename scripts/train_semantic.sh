@@ -3,20 +3,27 @@
 # as fast as two in parallel) for the same number of epochs, so Fig. 9's ordering compares
 # equal training, not equal wall time. Every run resumes if its directory already holds a
 # checkpoint (and refuses if that checkpoint was trained under other settings), so re-running
-# this script after an interruption continues where it stopped.
-#   LINKSIM_DATA=../shared/datasets/cifar10-jpeg nohup scripts/train_semantic.sh 10 > train.log 2>&1 &
+# this script after an interruption -- or with more epochs -- continues where it stopped.
+#   scripts/train_semantic.sh EPOCHS [SCENARIO.yaml ...]
+# Default scenarios: umi_4x4 (N_f = 32, plus the 5-minute ZF run of Fig. 10), umi_4x4_nf128,
+# umi_4x4_nf64. What the committed results used (results/README.md, Fig. 10):
+#   LINKSIM_DATA=../shared/datasets/cifar10-jpeg nohup scripts/train_semantic.sh 10 \
+#       scenarios/umi_4x4.yaml scenarios/umi_4x4_nf128.yaml > train.log 2>&1 &
+#   LINKSIM_DATA=... scripts/train_semantic.sh 5 scenarios/umi_4x4_nf64.yaml
 set -u
 epochs=${1:-10}
+shift || true
+scenarios=("$@")
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(scenarios/umi_4x4.yaml scenarios/umi_4x4_nf128.yaml
+                                         scenarios/umi_4x4_nf64.yaml)
 py=${PYTHON:-python}
 run() {  # scenario model extra-args...
   local name; name=$(basename "$1" .yaml)
   "$py" -m linksim train "$1" --model "$2" --no-progress --out "runs/$name/train_$2" "${@:3}"
 }
-run scenarios/umi_4x4.yaml full --epochs "$epochs"
-run scenarios/umi_4x4.yaml no_pilot --epochs "$epochs"
-run scenarios/umi_4x4.yaml rzf --epochs "$epochs"
-run scenarios/umi_4x4.yaml djscc --epochs "$epochs"
-run scenarios/umi_4x4.yaml zf --epochs "$epochs" --time-budget 5   # Fig. 10: does ZF collapse?
-for nf in nf128 nf64; do   # the other grid widths of Figs. 9 and 11 (hours each on 2 cores)
-  for model in full no_pilot rzf djscc; do run "scenarios/umi_4x4_$nf.yaml" "$model" --epochs "$epochs"; done
+for scenario in "${scenarios[@]}"; do
+  for model in full no_pilot rzf djscc; do run "$scenario" "$model" --epochs "$epochs"; done
+  if [ "$(basename "$scenario")" = umi_4x4.yaml ] && [ ! -f runs/umi_4x4/train_zf/state.json ]; then
+    run "$scenario" zf --epochs "$epochs" --time-budget 5   # Fig. 10: does ZF collapse?
+  fi
 done

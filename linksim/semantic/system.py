@@ -98,7 +98,8 @@ def automatic_gain_control(y: tf.Tensor) -> tf.Tensor:
     Output: same shape, mean |y|^2 = 1 over each grid.
     """
     power = tf.reduce_mean(tf.square(tf.abs(y)), axis=[-2, -1], keepdims=True)
-    return y / tf.cast(tf.sqrt(power + 1e-12), y.dtype)
+    scale = tf.math.rsqrt(power + 1e-12)
+    return y * tf.complex(scale, tf.zeros_like(scale))
 
 
 @keras.saving.register_keras_serializable("linksim")
