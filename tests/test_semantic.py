@@ -22,6 +22,8 @@ from linksim.semantic import (
     build_system,
     training_sampler,
 )
+from linksim.semantic.decoder import fold_grid
+from linksim.semantic.encoder import latent_from_fold_order
 from linksim.semantic.precoder import normalize_power
 
 K, M, S = 4, 4, 14
@@ -47,10 +49,11 @@ def _grid(sc, batch: int) -> tuple[GridMapper, tf.Tensor]:
     return mapper, mapper(z)
 
 
+@pytest.mark.parametrize("latent", ["dense", "conv"])
 @pytest.mark.parametrize("fft_size", [32, 64, 128])
-def test_shapes_through_the_chain(fft_size):
+def test_shapes_through_the_chain(fft_size, latent):
     sc = make_scenario(ofdm={"fft_size": fft_size})
-    model = SemanticSystem(sc, "full", encoder_width=0.25)
+    model = SemanticSystem(sc, "full", encoder_width=0.25, latent=latent)
     out = model(_inputs(2, fft_size))
     assert out["reconstruction"].shape == (2, K, 32, 32, 3)
     assert out["logits"].shape == (2, K, 10)
@@ -62,6 +65,23 @@ def test_shapes_through_the_chain(fft_size):
     y = model.channel(model.precoder(grid, _channel(2, fft_size), tf.ones([2])), _channel(2, fft_size),
                       tf.ones([2]))
     assert y.shape == (2, K, S, fft_size)
+
+
+@pytest.mark.parametrize("fft_size", [32, 64, 128])
+def test_conv_latent_arrives_at_the_decoder_position_it_left(fft_size):
+    """latent 'conv': encoder position p's values sit at the decoder's fold position p."""
+    sc = make_scenario(ofdm={"fft_size": fft_size})
+    mapper = GridMapper(sc)
+    channels = mapper.latent_dim // 64
+    position = tf.reshape(tf.range(1, 65, dtype=tf.float32), [1, 8, 8, 1])
+    z = latent_from_fold_order(tf.tile(position, [1, 1, 1, channels]), fft_size)  # value = p + 1
+    grid = mapper(tf.tile(z[:, None], [1, K, 1]))[0, 0, 0]                          # user 0 [S, F]
+    data = np.ones([S, fft_size], bool)
+    data[list(sc.ofdm.pilot_ofdm_symbol_indices)] = False
+    folded = fold_grid(grid[None])[0].numpy()                                        # [8, 8, C]
+    on_data = fold_grid(tf.constant(data[None], tf.complex64))[0].numpy() != 0
+    ratio = folded[on_data] / np.repeat(position.numpy().reshape(8, 8, 1), folded.shape[-1], -1)[on_data]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)   # one scale: every value at its own p
 
 
 @pytest.mark.parametrize("name", ["no_pilot", "rzf", "djscc", "zf"])
@@ -159,9 +179,10 @@ def test_gradients_reach_the_encoder_through_the_channel():
     assert all(np.abs(g.numpy()).max() > 0 for g in grads)
 
 
-def test_save_load_gives_identical_outputs(tmp_path):
+@pytest.mark.parametrize("latent", ["dense", "conv"])
+def test_save_load_gives_identical_outputs(tmp_path, latent):
     sc = make_scenario()
-    model = SemanticSystem(sc, "full", encoder_width=0.25, ce_weight=0.05)
+    model = SemanticSystem(sc, "full", encoder_width=0.25, ce_weight=0.05, latent=latent)
     model.build()  # before seeding: building runs a dummy slot through the noisy channel
     inputs = _inputs(2, 32, no=(0.3, 2.0))
     sionna.phy.config.seed = 9

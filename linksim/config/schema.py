@@ -366,6 +366,9 @@ class SemanticConfig(Strict):
     model: str = "full"
     encoder_width: float = Field(1.0, gt=0, le=4)
     decoder_width: float = Field(1.0, gt=0, le=4)
+    latent: Literal["dense", "conv"] = Field(
+        "dense", description="encoder latent layer: the paper's Conv+Dense, or a Conv laid on the "
+                             "grid in the decoder's order (linksim.semantic.encoder)")
     ce_weight: float = Field(0.001, ge=0, description="lambda in the loss MSE + lambda CE")
     train_snr_db: tuple[float, float] = Field((-7.0, 7.0), description="SNR range, uniform per slot")
     train_channels: tuple[str, ...] = Field(("umi", "uma", "rma"), min_length=1)

@@ -128,7 +128,7 @@ def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
     sem = trained.state.get("semantic", {})
     system = SemanticSystem(scenario, trained.model, encoder_width=sem.get("encoder_width", 1.0),
                             decoder_width=sem.get("decoder_width", 1.0),
-                            ce_weight=sem.get("ce_weight", 0.01))
+                            ce_weight=sem.get("ce_weight", 0.01), latent=sem.get("latent", "dense"))
     system.build()
     try:
         system.load_weights(trained.path)

@@ -42,6 +42,7 @@ import keras
 import numpy as np
 import sionna
 import tensorflow as tf
+from pydantic import ValidationError
 from tensorflow.core.framework import summary_pb2
 
 from linksim.config import ConfigError, Scenario
@@ -206,6 +207,21 @@ def trained_on(scenario: Scenario) -> dict[str, Any]:
     return dump
 
 
+def _recorded_settings(state: dict[str, Any]) -> dict[str, Any]:
+    """A run's ``trained_on``, with the defaults of keys added since it was written filled in.
+
+    Why: a setting that a newer linksim introduced (e.g. ``semantic.latent``)
+    had its default value in every older run, so it must not block resuming.
+    """
+    recorded = state.get("trained_on", {})
+    if not recorded:  # written before settings were recorded: nothing to fill in
+        return recorded
+    try:
+        return trained_on(Scenario.model_validate(recorded))
+    except ValidationError:  # written by a linksim with other keys: compare as recorded
+        return recorded
+
+
 def _changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
     """Dotted keys whose values differ between two nested dicts (a missing key counts)."""
     keys = []
@@ -322,7 +338,7 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         if state["model"] != cfg.model:
             raise ConfigError(f"{out} holds a run of model {state['model']!r}, not {cfg.model!r}; "
                               f"use another --out")
-        changed = _changed_keys(state.get("trained_on", {}), trained_on(scenario))
+        changed = _changed_keys(_recorded_settings(state), trained_on(scenario))
         if changed:
             raise ConfigError(f"{out} holds a run trained with other settings "
                               f"({', '.join(changed)}); use another --out or delete it")

@@ -37,6 +37,14 @@ Decisions where Table I is garbled or silent (written down here on purpose):
   gate per feature channel (Table I's "64" for that last Dense cannot scale
   the 128-channel features, so it outputs as many gates as channels). Both
   gates multiply the 8x8x128 features after the last residual block.
+- ``latent="conv"`` (not the paper; ``semantic.latent``) drops the Dense:
+  the latent Conv (tanh) *is* the latent, its 8x8 positions laid on the grid
+  subcarrier by subcarrier, the order in which the decoder folds the
+  received grid back to 8x8 (:func:`linksim.semantic.decoder.fold_grid`), so
+  an image region travels on a block of neighbouring subcarriers and
+  arrives at the decoder position it left, as in a fully convolutional
+  JSCC. The paper's Dense (10 M of the encoder's weights at N_f = 128) has
+  to learn that layout from scratch.
 - ``width`` scales the residual trunk (64/128 channels -> 64w/128w): the
   paper's trunk is the dominant training cost on a CPU (about 57 M
   multiply-adds per image forward, 60 % of a training step at N_f = 32);
@@ -45,11 +53,28 @@ Decisions where Table I is garbled or silent (written down here on purpose):
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import keras
 import tensorflow as tf
 
 from linksim.semantic.norm import BatchNorm
+
+
+def latent_from_fold_order(z: tf.Tensor, fft_size: int) -> tf.Tensor:
+    """[N, 8, 8, L/64] laid out as the decoder folds a grid -> [N, L] in GridMapper's order.
+
+    The 8x8 positions (row-major) hold consecutive subcarriers, each
+    subcarrier's values its data symbols in time order as (real, imaginary)
+    pairs -- :func:`linksim.semantic.decoder.fold_grid`'s order without the
+    pilot REs. GridMapper wants real parts, then imaginary parts, OFDM symbol
+    by symbol. The pilot symbols (2 and 11) split a subcarrier's 14 symbols
+    into halves of 6 data symbols each, so at N_f = 32 (a position = half a
+    subcarrier) positions still coincide with the decoder's.
+    """
+    latent_dim = z.shape[1] * z.shape[2] * z.shape[3]
+    z = tf.reshape(z, [-1, fft_size, latent_dim // (2 * fft_size), 2])   # [N, F, N_st, re/im]
+    return tf.reshape(tf.transpose(z, [0, 3, 2, 1]), [-1, latent_dim])
 
 
 @keras.saving.register_keras_serializable("linksim")
@@ -97,6 +122,10 @@ class SemanticEncoder(keras.layers.Layer):
         Use the noise and scenario adaptation gates (False: the RZF variant).
     width : float
         Multiplier of the residual trunk's channels (1.0: the paper).
+    latent : "dense" | "conv"
+        The paper's Conv+Flatten+Dense latent layer, or the Conv alone laid out
+        in the decoder's fold order (module docstring); "conv" needs
+        latent_dim divisible by 64.
 
     Input
     -----
@@ -113,11 +142,16 @@ class SemanticEncoder(keras.layers.Layer):
         Latent in (-1, 1), real parts then imaginary parts of the user's symbols.
     """
 
-    def __init__(self, latent_dim: int, adaptive: bool = True, width: float = 1.0, **kwargs) -> None:
+    def __init__(self, latent_dim: int, adaptive: bool = True, width: float = 1.0,
+                 latent: Literal["dense", "conv"] = "dense", **kwargs) -> None:
         super().__init__(**kwargs)
+        if latent == "conv" and latent_dim % 64:
+            raise ValueError(f"latent 'conv' lays {latent_dim} values on 8 x 8 positions; "
+                             "needs a multiple of 64 (fft_size a multiple of 8)")
         self.latent_dim = latent_dim
         self.adaptive = adaptive
         self.width = width
+        self.latent = latent
         c64, c128 = max(1, round(64 * width)), max(1, round(128 * width))
         self.stem = keras.Sequential([
             keras.layers.Conv2D(c64, 3, padding="same", use_bias=False),
@@ -131,10 +165,15 @@ class SemanticEncoder(keras.layers.Layer):
                 keras.layers.GlobalAveragePooling1D(),
                 keras.layers.Dense(64, activation="relu"),
                 keras.layers.Dense(c128, activation="sigmoid")], name="scenario_gate")
-        self.to_latent = keras.Sequential([
-            keras.layers.Conv2D(math.ceil(latent_dim / 64), 3, padding="same", activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(latent_dim, activation="tanh")], name="to_latent")
+        if latent == "conv":
+            self.to_latent = keras.Sequential([
+                keras.layers.Conv2D(latent_dim // 64, 3, padding="same", activation="tanh")],
+                name="to_latent")
+        else:
+            self.to_latent = keras.Sequential([
+                keras.layers.Conv2D(math.ceil(latent_dim / 64), 3, padding="same", activation="relu"),
+                keras.layers.Flatten(),
+                keras.layers.Dense(latent_dim, activation="tanh")], name="to_latent")
 
     def call(self, images: tf.Tensor, csi: tf.Tensor, no: tf.Tensor,
              training: bool = False) -> tf.Tensor:
@@ -145,8 +184,9 @@ class SemanticEncoder(keras.layers.Layer):
             snr = -tf.math.log(no[:, None]) / math.log(10.0)               # SNR / 10 dB
             gate = self.noise_gate(snr) * self.scenario_gate(csi, training=training)
             f = f * gate[:, None, None, :]
-        return self.to_latent(f, training=training)
+        z = self.to_latent(f, training=training)
+        return z if self.latent == "dense" else latent_from_fold_order(z, csi.shape[1])
 
     def get_config(self) -> dict:
         return {**super().get_config(), "latent_dim": self.latent_dim,
-                "adaptive": self.adaptive, "width": self.width}
+                "adaptive": self.adaptive, "width": self.width, "latent": self.latent}

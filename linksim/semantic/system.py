@@ -115,6 +115,9 @@ class SemanticSystem(keras.Model):
     encoder_width, decoder_width : float
         Channel multipliers of the semantic encoder's trunk and of the
         decoder (1.0: the paper; ignored by ``djscc``).
+    latent : "dense" | "conv"
+        The semantic encoder's latent layer (``SemanticEncoder``; the paper:
+        "dense"; ignored by ``djscc``).
     ce_weight : float
         lambda of the loss MSE + lambda CE.
     num_classes : int
@@ -144,7 +147,7 @@ class SemanticSystem(keras.Model):
 
     def __init__(self, scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
                  decoder_width: float = 1.0, ce_weight: float = 0.001, num_classes: int = 10,
-                 **kwargs) -> None:
+                 latent: Literal["dense", "conv"] = "dense", **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.model_name = model
@@ -152,6 +155,7 @@ class SemanticSystem(keras.Model):
         self.decoder_width = decoder_width
         self.ce_weight = ce_weight
         self.num_classes = num_classes
+        self.latent = latent
         variant = SEMANTIC_MODELS[model]
         self.variant = variant
         self.mapper = GridMapper(scenario, name="ofdm_map")
@@ -160,7 +164,7 @@ class SemanticSystem(keras.Model):
             self.decoder = DJSCCDecoder(num_classes, name="decoder")
         else:
             self.encoder = SemanticEncoder(self.mapper.latent_dim, variant.adaptive,
-                                           encoder_width, name="encoder")
+                                           encoder_width, latent, name="encoder")
             self.decoder = SemanticDecoder(variant.pilot_guidance, num_classes,
                                            decoder_width, name="decoder")
         self.precoder = NeuralPrecoder(scenario, variant.residual, variant.regulariser,
@@ -254,7 +258,7 @@ class SemanticSystem(keras.Model):
         return {**super().get_config(), "scenario": scenario_config(self.scenario),
                 "model": self.model_name, "encoder_width": self.encoder_width,
                 "decoder_width": self.decoder_width, "ce_weight": self.ce_weight,
-                "num_classes": self.num_classes}
+                "num_classes": self.num_classes, "latent": self.latent}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -266,4 +270,5 @@ class SemanticSystem(keras.Model):
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
     """The variant ``cfg.model`` with ``cfg``'s widths and loss weight (not yet built)."""
     return SemanticSystem(scenario, cfg.model, encoder_width=cfg.encoder_width,
-                          decoder_width=cfg.decoder_width, ce_weight=cfg.ce_weight)
+                          decoder_width=cfg.decoder_width, ce_weight=cfg.ce_weight,
+                          latent=cfg.latent)
