@@ -67,10 +67,15 @@ def test_run_writes_checkpoints_stops_on_the_time_budget_and_resumes_at_the_next
     assert _epochs(out) == [0, 1]                      # nothing left to do: no new rows
     # resuming under another SNR scale or width would mix two trainings: refused, files kept
     other = make_scenario(semantic={**TINY, "model": "rzf", "ce_weight": 0.1},
-                          precoder={"power": "total"})
-    with pytest.raises(ConfigError, match=r"other settings \(precoder.power, semantic.ce_weight\)"):
+                          precoder={"power": "total"}, seed=sc.seed + 1)
+    with pytest.raises(ConfigError, match=r"other settings \(precoder.power, seed, semantic.ce_weight\)"):
         train(other, out, epochs=3, verbose=0, cache_dir=tmp_path)
     assert _epochs(out) == [0, 1]
+    # a run recorded before a setting existed resumes: the setting had its default then
+    saved = json.loads((out / "state.json").read_text())
+    del saved["trained_on"]["seed"], saved["trained_on"]["semantic"]["latent"]
+    (out / "state.json").write_text(json.dumps(saved))
+    assert train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)["status"] == "done"
 
 
 def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):

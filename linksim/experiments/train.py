@@ -196,12 +196,13 @@ class _Scalars(keras.callbacks.Callback):
 def trained_on(scenario: Scenario) -> dict[str, Any]:
     """The settings a run's weights depend on: resuming under other ones would mix two trainings.
 
-    Grid, channel, arrays, users, precoder (its power convention sets the SNR
-    scale) and the semantic section, except the stopping rules (epochs,
-    patience) that a resumed run may extend.
+    Seed (it fixes the validation split and the data order), grid, channel,
+    arrays, users, precoder (its power convention sets the SNR scale) and the
+    semantic section, except the stopping rules (epochs, patience) that a
+    resumed run may extend.
     """
-    dump = scenario.model_dump(mode="json", include={"ofdm", "channel", "bs", "ue", "precoder",
-                                                     "semantic"})
+    dump = scenario.model_dump(mode="json", include={"seed", "ofdm", "channel", "bs", "ue",
+                                                     "precoder", "semantic"})
     for key in ("epochs", "patience"):
         dump["semantic"].pop(key, None)
     return dump
