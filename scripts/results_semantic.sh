@@ -8,7 +8,8 @@ py=${PYTHON:-python}
 # Fig. 10: every training run side by side (ZF included), plus the two runs under the earlier
 # total-power convention that chose lambda (kept as state/history/batches only)
 runs=()
-for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
+for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_conv/train_full \
+         runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
   [ -f "$r/state.json" ] && runs+=("$r")
 done

@@ -51,11 +51,13 @@ def _read_run(folder: Path) -> tuple[dict, list[dict[str, str]], np.ndarray]:
 
 
 def _label(state: dict) -> str:
-    nf, ce = state.get("fft_size"), (state.get("semantic") or {}).get("ce_weight")
+    nf, sem = state.get("fft_size"), state.get("semantic") or {}
+    ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
     # runs from before precoder.power (no "trained_on") used what is now "total"
     power = (state.get("trained_on") or {}).get("precoder", {}).get("power", "total")
     return ", ".join([state["model"], *([f"N_f={nf}"] if nf else []),
                       *([f"lambda={ce:g}"] if ce is not None else []),
+                      *([f"latent={latent}"] if latent != "dense" else []),
                       *(["power=total"] if power == "total" else [])])
 
 
