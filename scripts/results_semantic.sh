@@ -21,11 +21,9 @@ mkdir -p results/fig11_accuracy results/fig12_visual
 cp results/fig9_psnr/fig9_semantic_accuracy.png results/fig11_accuracy/accuracy_nf32.png
 cp results/fig9_psnr/fig9_semantic_visual.png results/fig12_visual/visual_nf32_umi_full.png
 cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_umi_full.json
-# The convolutional-latent Full (not the paper's encoder; runs/umi_4x4_conv, not committed)
-if [ -f runs/umi_4x4_conv/train_full/state.json ]; then
-  "$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
-  "$py" -m linksim report results/fig9_psnr/conv
-fi
+# The convolutional-latent Full (not the paper's encoder), from its committed weights
+"$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
+"$py" -m linksim report results/fig9_psnr/conv
 # N_f = 64 and 128: weights in runs/ (not committed), where all four variants are trained
 accuracy_csvs=(results/fig9_psnr/fig9_semantic.csv)
 for nf in 64 128; do
