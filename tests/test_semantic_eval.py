@@ -154,11 +154,12 @@ def test_unknown_model_is_rejected_with_the_allowed_ones():
         SemanticExperiment(models=["fancy"])
 
 
-def test_the_committed_weights_load_into_the_default_scenario():
-    """`linksim run scenarios/umi_4x4.yaml` on a fresh clone: every listed model loads and runs."""
+@pytest.mark.parametrize("scenario", ["umi_4x4", "fig9_semantic_conv"])
+def test_the_committed_weights_load_into_their_scenarios(scenario):
+    """`linksim run scenarios/<scenario>.yaml` on a fresh clone: every listed model loads and runs."""
     from linksim.config import load_scenario
 
-    sc = load_scenario("scenarios/umi_4x4.yaml")
+    sc = load_scenario(f"scenarios/{scenario}.yaml")
     exp = next(e for e in sc.experiments if e.kind == "semantic")
     images = np.random.default_rng(1).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     for model in exp.models:
