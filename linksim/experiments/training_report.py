@@ -85,27 +85,32 @@ def training_report(run_dirs: list[Path], out_dir: Path) -> list[Path]:
 
 
 def _plot(runs, png_path: Path) -> Path:
-    fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for folder, state, history, steps in runs:
+    fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(14, 4.6))
+    colours = plt.get_cmap("tab20")
+    styles = {32: "-", 64: "--", 128: ":"}  # one line style per grid width, a colour per run
+    for i, (folder, state, history, steps) in enumerate(runs):
         label = _label(state)
+        style = {"color": colours(i % 20), "ls": styles.get(state.get("fft_size"), "-.")}
         line = None
         if steps.size:
             loss = steps[:, 2]
             finite = np.isfinite(loss)
             end = int(np.argmin(finite)) if not finite.all() else len(loss)
-            (line,) = ax_loss.plot(np.arange(end), loss[:end], lw=0.8, label=label)
+            (line,) = ax_loss.plot(np.arange(end), loss[:end], lw=0.8, label=label, **style)
             if end < len(loss):  # the collapse: the loss became NaN/Inf at this step
                 ax_loss.plot(end, loss[end - 1] if end else 1.0, "x", color="red", ms=10, mew=2,
                              label=f"{state['model']}: NaN loss at step {end}")
         pts = [(int(r["epoch"]) + 1, float(r["val_psnr"])) for r in history
                if r.get("val_psnr") and math.isfinite(float(r["val_psnr"]))]
         if pts:
-            ax_psnr.plot(*zip(*pts), "o-", ms=3.5, label=label,
-                         color=line.get_color() if line else None)
+            ax_psnr.plot(*zip(*pts), marker="o", ms=3.5, label=label, **style)
     ax_loss.set(xlabel="training step", ylabel="training loss (MSE + lambda CE, running mean)",
                 yscale="log")
     ax_psnr.set(xlabel="epochs trained", ylabel="validation PSNR [dB] (SNR uniform in range)")
     for ax in (ax_loss, ax_psnr):
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+    handles, labels = ax_loss.get_legend_handles_labels()  # NaN markers live on this axis only
+    if not handles:
+        handles, labels = ax_psnr.get_legend_handles_labels()
+    ax_psnr.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return save_figure(fig, png_path)
