@@ -236,3 +236,12 @@ def test_a_tiny_training_run_lowers_the_loss(tmp_path):
     for _ in range(30):
         step(data)
     assert mse() < 0.5 * before
+
+
+@pytest.mark.parametrize("latent", ["dense", "conv"])
+def test_a_grid_the_decoder_cannot_fold_is_a_config_error(latent):
+    from linksim.config import ConfigError
+
+    sc = make_scenario(ofdm={"fft_size": 40})
+    with pytest.raises(ConfigError, match=r"^ofdm.fft_size: 40 -- .*(64|multiple of)"):
+        build_system(sc, SemanticConfig(encoder_width=0.25, latent=latent))

@@ -46,7 +46,7 @@ from linksim.experiments.sscc import (SlotLayout, experiment_meta, load_experime
                                       realisation_seed)
 from linksim.phy.channels import CHANNELS
 from linksim.phy.ofdm import resource_grid
-from linksim.semantic.system import SemanticSystem
+from linksim.semantic.system import SemanticSystem, build_system
 
 COLUMNS = (
     "experiment", "model", "curve", "sweep", "channel", "fft_size", "snr_db", "no", "num_images",
@@ -126,10 +126,10 @@ def find_weights(pattern: str, scenario: Scenario, model: str) -> TrainedWeights
 def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
     """Build the variant with the widths it was trained with and load its weights."""
     sem = trained.state.get("semantic", {})
-    system = SemanticSystem(scenario, trained.model, encoder_width=sem.get("encoder_width", 1.0),
-                            decoder_width=sem.get("decoder_width", 1.0),
-                            ce_weight=sem.get("ce_weight", 0.01), latent=sem.get("latent", "dense"))
-    system.build()
+    system = build_system(scenario, scenario.semantic.model_copy(update={
+        "model": trained.model, "encoder_width": sem.get("encoder_width", 1.0),
+        "decoder_width": sem.get("decoder_width", 1.0), "ce_weight": sem.get("ce_weight", 0.01),
+        "latent": sem.get("latent", "dense")}))
     try:
         system.load_weights(trained.path)
     except ValueError as err:  # Keras: shape or layer mismatch

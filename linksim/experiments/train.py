@@ -355,7 +355,6 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         for stale in ("history.csv", "batches.csv"):
             (out / stale).unlink(missing_ok=True)
         model = build_system(scenario, cfg)
-        model.build()
         # no XLA: slower for these convolutions on CPU (see linksim.semantic.throughput)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), jit_compile=False)
         initial_epoch = 0

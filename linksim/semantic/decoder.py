@@ -50,15 +50,21 @@ import tensorflow as tf
 from linksim.semantic.norm import BatchNorm
 
 
+def fold_channels(num_ofdm_symbols: int, fft_size: int) -> int:
+    """C of :func:`fold_grid`; ValueError if the grid does not fill 8 x 8 positions."""
+    values = 2 * num_ofdm_symbols * fft_size
+    if values % 64:
+        raise ValueError(f"2 x {num_ofdm_symbols} OFDM symbols x {fft_size} subcarriers is not "
+                         "divisible by 64 (8 x 8 positions); use fft_size a multiple of 16")
+    return values // 64
+
+
 def fold_grid(y: tf.Tensor) -> tf.Tensor:
     """[N, num_ofdm_symbols, fft_size] complex -> [N, 8, 8, C] real, C = 2 S F / 64, frequency-major."""
-    s, f = y.shape[-2], y.shape[-1]
-    if (2 * s * f) % 64:
-        raise ValueError(f"2 x {s} OFDM symbols x {f} subcarriers is not divisible by 64 "
-                         "(8 x 8 positions); use fft_size a multiple of 16")
+    channels = fold_channels(y.shape[-2], y.shape[-1])
     t = tf.transpose(y, [0, 2, 1])                                   # [N, F, S]
     real = tf.stack([tf.math.real(t), tf.math.imag(t)], axis=-1)     # [N, F, S, 2]
-    return tf.reshape(real, [-1, 8, 8, 2 * s * f // 64])
+    return tf.reshape(real, [-1, 8, 8, channels])
 
 
 def _sepconv(filters: int, activation: str | None = None, bn: bool = False) -> list[keras.layers.Layer]:
@@ -144,7 +150,7 @@ class SemanticDecoder(keras.layers.Layer):
 
     def build(self, y_shape, pilots_shape=None) -> None:
         if self.pilot_guidance:
-            channels = 2 * y_shape[-2] * y_shape[-1] // 64
+            channels = fold_channels(y_shape[-2], y_shape[-1])
             self.attention = keras.Sequential(
                 [*_sepconv(_scaled(64, self.width), "relu", bn=True),
                  *_sepconv(_scaled(64, self.width), "relu", bn=True),

@@ -30,12 +30,12 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from linksim.config import Scenario
+from linksim.config import ConfigError, Scenario
 from linksim.config.schema import SemanticConfig
 from linksim.registry import Registry
 from linksim.semantic.base import scenario_config
 from linksim.semantic.channel import ChannelSampler, OFDMChannel
-from linksim.semantic.decoder import SemanticDecoder
+from linksim.semantic.decoder import SemanticDecoder, fold_channels
 from linksim.semantic.djscc import DJSCCDecoder, DJSCCEncoder
 from linksim.semantic.encoder import SemanticEncoder
 from linksim.semantic.ofdm_map import GridMapper
@@ -268,7 +268,17 @@ class SemanticSystem(keras.Model):
 
 
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
-    """The variant ``cfg.model`` with ``cfg``'s widths and loss weight (not yet built)."""
-    return SemanticSystem(scenario, cfg.model, encoder_width=cfg.encoder_width,
-                          decoder_width=cfg.decoder_width, ce_weight=cfg.ce_weight,
-                          latent=cfg.latent)
+    """The variant ``cfg.model`` with ``cfg``'s widths, latent and loss weight, built.
+
+    Raises ConfigError (one line naming ``ofdm.fft_size``) for a grid the
+    decoder cannot fold or the latent cannot fill, instead of a traceback.
+    """
+    try:  # checked before Keras, which would wrap the message into a multi-line report
+        fold_channels(scenario.ofdm.num_ofdm_symbols, scenario.ofdm.fft_size)
+        system = SemanticSystem(scenario, cfg.model, encoder_width=cfg.encoder_width,
+                                decoder_width=cfg.decoder_width, ce_weight=cfg.ce_weight,
+                                latent=cfg.latent)
+        system.build()
+    except ValueError as err:  # fold_grid / SemanticEncoder: the grid does not fit
+        raise ConfigError(f"ofdm.fft_size: {scenario.ofdm.fft_size} -- {err}") from None
+    return system
