@@ -49,6 +49,12 @@ BAD = {
                         ["sweep", "channel.model", "'xyz'"]),
     "pilot outside grid": ("ofdm:\n  pilot_ofdm_symbol_indices: [2, 14]\n",
                            ["ofdm", "[14]", "0..13"]),
+    # `semantic` is both a section and an experiment kind: the section's keys and path
+    "unknown semantic key": ("semantic:\n  foo: 1\n", ["semantic.foo", "encoder_width", "lr_drops"]),
+    "unknown experiment key": ("experiments:\n  - kind: semantic\n    fooo: 1\n",
+                               ["experiments[0].fooo", "visual_snr_db"]),
+    "lr drops not increasing": ("semantic:\n  lr_drops: [30, 20]\n",
+                                ["semantic.lr_drops", "increasing", "[30, 20]"]),
     "too many users": ("ue:\n  num_users: 8\n", ["ue.num_users (8)", "BS antennas (4)"]),
     "not a mapping": ("- 1\n- 2\n", ["top level must be a mapping"]),
     "bad yaml": ("ofdm: [1, 2\n", ["not valid YAML", "line"]),

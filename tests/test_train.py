@@ -78,6 +78,29 @@ def test_run_writes_checkpoints_stops_on_the_time_budget_and_resumes_at_the_next
     assert train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)["status"] == "done"
 
 
+class _StepSizes(keras.callbacks.Callback):
+    """Adam's step size in every epoch, read from the optimizer itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rates.append(float(self.model.optimizer.learning_rate.numpy()))
+
+
+def test_step_size_drops_follow_the_epoch_count_and_may_be_added_on_resume(tmp_path):
+    out = tmp_path / "run"
+    train(_scenario(model="rzf", learning_rate=1e-3), out, epochs=1, verbose=0, cache_dir=tmp_path)
+    # adding drops to a run in progress is allowed (as more epochs are), and resumes on schedule
+    seen = _StepSizes()
+    state = train(_scenario(model="rzf", learning_rate=1e-3, lr_drops=[2, 3], lr_drop_factor=0.5),
+                  out, epochs=4, verbose=0, cache_dir=tmp_path, callbacks=[seen])
+    np.testing.assert_allclose(seen.rates, [1e-3, 5e-4, 2.5e-4], rtol=1e-6)
+    assert state["learning_rates"] == pytest.approx({"0": 1e-3, "1": 1e-3, "2": 5e-4, "3": 2.5e-4})
+    assert json.loads((out / "state.json").read_text())["learning_rates"]["3"] == pytest.approx(2.5e-4)
+
+
 def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     loss_fn = SemanticSystem.semantic_loss
 

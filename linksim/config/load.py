@@ -24,6 +24,14 @@ class ConfigError(Exception):
     """A scenario is invalid; ``str(err)`` is one line meant for the user."""
 
 
+def _is_kind_tag(loc: tuple[Any, ...], i: int) -> bool:
+    """Whether ``loc[i]`` is the union tag pydantic inserts after ``experiments[n]``.
+
+    Only there: ``semantic`` is both an experiment kind and a top-level section.
+    """
+    return i >= 2 and loc[i] in _EXPERIMENT_KINDS and loc[i - 2] == "experiments"
+
+
 def _loc_to_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -37,10 +45,10 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model class that owns the last key of ``loc`` (for allowed keys)."""
     model: Any = Scenario
-    for part in loc[:-1]:
+    for i, part in enumerate(loc[:-1]):
         if isinstance(part, int) or model is None:
             continue
-        if part in _EXPERIMENT_KINDS:
+        if _is_kind_tag(loc, i):
             model = _EXPERIMENT_KINDS[part]
             continue
         field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
@@ -64,7 +72,7 @@ def _unwrap(annotation: Any) -> Any:
 def format_validation_error(err: ValidationError, source: str) -> str:
     """The first error of ``err`` as one line: ``source: key: value -- what is allowed``."""
     e = err.errors(include_url=False)[0]
-    loc = tuple(p for p in e["loc"] if p not in _EXPERIMENT_KINDS)
+    loc = tuple(p for i, p in enumerate(e["loc"]) if not _is_kind_tag(e["loc"], i))
     where = _loc_to_path(loc)
     value = e.get("input")
     if e["type"] == "extra_forbidden":

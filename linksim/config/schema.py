@@ -383,6 +383,10 @@ class SemanticConfig(Strict):
     batch_size: int = Field(32, ge=1, le=4096, description="slots per batch (num_users images each)")
     epochs: int = Field(100, ge=1)
     learning_rate: float = Field(1e-3, gt=0, description="Adam step size")
+    lr_drops: tuple[int, ...] = Field((), description="epochs after which the step size is "
+                                                      "multiplied by lr_drop_factor (a resumed "
+                                                      "run may add some)")
+    lr_drop_factor: float = Field(0.1, gt=0, le=1, description="step-size factor at each lr_drops epoch")
     patience: int = Field(10, ge=1, description="early stopping: epochs without a better val loss")
 
     @field_validator("model")
@@ -391,6 +395,13 @@ class SemanticConfig(Strict):
         from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
 
         return _known_keys(SEMANTIC_MODELS, [value], "model")[0]
+
+    @field_validator("lr_drops")
+    @classmethod
+    def _increasing_epochs(cls, epochs: tuple[int, ...]) -> tuple[int, ...]:
+        if any(e < 1 for e in epochs) or list(epochs) != sorted(set(epochs)):
+            raise ValueError(f"need increasing epoch counts >= 1, got {list(epochs)}")
+        return epochs
 
     @field_validator("train_channels")
     @classmethod

@@ -7,7 +7,7 @@ so an interrupted run loses at most the epoch in progress):
   the same directory loads it and continues at the next epoch (resume);
 - ``last.weights.h5`` / ``best.weights.h5``: weights after the last epoch and
   after the epoch with the lowest validation loss;
-- ``state.json``: epochs done, best val loss, optimizer step, wall time,
+- ``state.json``: epochs done, best val loss, optimizer step, wall time, step size per epoch,
   ``status`` (``running``, ``done``, ``early_stop``, ``time_budget``, ``nan``),
   configuration, data source and provenance;
 - ``history.csv`` (Keras ``CSVLogger``, one row per epoch, appended on resume;
@@ -46,6 +46,7 @@ from pydantic import ValidationError
 from tensorflow.core.framework import summary_pb2
 
 from linksim.config import ConfigError, Scenario
+from linksim.config.schema import SemanticConfig
 from linksim.data import DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
@@ -193,17 +194,41 @@ class _Scalars(keras.callbacks.Callback):
         self.writer.flush()
 
 
+def learning_rate(cfg: SemanticConfig, epoch: int) -> float:
+    """Adam's step size in epoch ``epoch`` (0-based): ``learning_rate`` x ``lr_drop_factor``
+    once for every ``lr_drops`` entry ``<= epoch``."""
+    return cfg.learning_rate * cfg.lr_drop_factor ** sum(epoch >= e for e in cfg.lr_drops)
+
+
+class _StepSize(keras.callbacks.Callback):
+    """Sets :func:`learning_rate` at every epoch start and records it in ``state.json``.
+
+    A function of the epoch number alone, so a resumed run is on the same
+    schedule as an uninterrupted one; the logs are left alone because
+    ``history.csv`` is appended to and must keep its columns.
+    """
+
+    def __init__(self, cfg: SemanticConfig, state: dict[str, Any]) -> None:
+        super().__init__()
+        self.cfg, self.state = cfg, state
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        rate = learning_rate(self.cfg, epoch)
+        self.model.optimizer.learning_rate = rate
+        self.state.setdefault("learning_rates", {})[str(epoch)] = rate
+
+
 def trained_on(scenario: Scenario) -> dict[str, Any]:
     """The settings a run's weights depend on: resuming under other ones would mix two trainings.
 
     Seed (it fixes the validation split and the data order), grid, channel,
     arrays, users, precoder (its power convention sets the SNR scale) and the
-    semantic section, except the stopping rules (epochs, patience) that a
-    resumed run may extend.
+    semantic section, except the stopping rules (epochs, patience) and the
+    step-size drops that a resumed run may extend.
     """
     dump = scenario.model_dump(mode="json", include={"seed", "ofdm", "channel", "bs", "ue",
                                                      "precoder", "semantic"})
-    for key in ("epochs", "patience"):
+    for key in ("epochs", "patience", "lr_drops", "lr_drop_factor"):
         dump["semantic"].pop(key, None)
     return dump
 
@@ -382,7 +407,7 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
               validation_data=_validation(val_x, val_y, batch),
               epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=train_slots // batch,
               verbose=verbose, shuffle=False,
-              callbacks=[guard, stopper, keras.callbacks.CSVLogger(out / "history.csv", append=True),
+              callbacks=[_StepSize(cfg, state), guard, stopper, keras.callbacks.CSVLogger(out / "history.csv", append=True),
                          _Scalars(out / "tensorboard"), *(callbacks or [])])
     if state["status"] == "running":
         state["status"] = "early_stop" if stopper.stopped_epoch > 0 else "done"
