@@ -17,8 +17,9 @@ codec. Writes ``sscc_pipeline.csv``.
 ``train`` -- semantic training pipeline: images per second through one
 compiled training step (channel draw from a small bank, encoder, precoder,
 channel, decoder, loss, backward, Adam) at N_f = 32, for ``full`` with the
-paper's encoder and with the half-width one our scenarios train with (both
-with decoder width 1.5), and for ``djscc``
+paper's encoder and with the half-width one our scenarios train with, each
+with the Dense and the convolutional latent (all with decoder width 1.5),
+and for ``djscc``
 (:func:`linksim.semantic.throughput.train_throughput`). The target is >= 200
 images/s on this machine. Writes ``train_pipeline.csv``.
 
@@ -158,8 +159,9 @@ def train_pipeline(out_dir: Path, steps: int = 20, batch_slots: int = 32,
                    bank_size: int = 64) -> list[dict]:
     """Training images per second, N_f = 32, per configuration; writes ``train_pipeline.csv``.
 
-    ``full`` at encoder widths 1.0 (the paper) and 0.5 (our scenarios), both
-    with decoder width 1.5, and ``djscc``; ``batch_slots`` x K images per
+    ``full`` at encoder widths 1.0 (the paper) and 0.5 (our scenarios), each
+    with the paper's Dense latent and the convolutional one, all with decoder
+    width 1.5, and ``djscc``; ``batch_slots`` x K images per
     step, channels from a bank of ``bank_size`` slots per channel model
     (cached on disk), ``steps`` timed steps after the compilation.
     """
@@ -170,16 +172,19 @@ def train_pipeline(out_dir: Path, steps: int = 20, batch_slots: int = 32,
     table_path.unlink(missing_ok=True)
     table: ResultTable | None = None
     rows = []
-    for model, encoder_width in (("full", 1.0), ("full", 0.5), ("djscc", 1.0)):
+    for model, encoder_width, latent in (("full", 1.0, "dense"), ("full", 1.0, "conv"),
+                                         ("full", 0.5, "dense"), ("full", 0.5, "conv"),
+                                         ("djscc", 1.0, "dense")):
         row = train_throughput(sc, model, encoder_width=encoder_width, decoder_width=1.5,
-                               batch_slots=batch_slots, steps=steps, bank_size=bank_size)
+                               latent=latent, batch_slots=batch_slots, steps=steps,
+                               bank_size=bank_size)
         if table is None:  # the columns are the fields train_throughput reports
             table = ResultTable(table_path, list(row))
         table.append(row)
         rows.append(row)
         met = "met" if row["images_per_s"] >= TRAIN_TARGET_IMAGES_PER_S else "not met"
         widths = ("" if row["encoder_width"] is None
-                  else f" widths {row['encoder_width']}/{row['decoder_width']}")
+                  else f" widths {row['encoder_width']}/{row['decoder_width']}, {latent} latent")
         print(f"Training pipeline Nf=32 {model}{widths}: {row['images_per_s']} images/s "
               f"({row['batch_images']} images per step, oneDNN {'on' if row['onednn'] else 'off'}, "
               f"{row['cpu_cores_used']} cores used, load {row['load_avg_1min']}) -- target >= "

@@ -41,7 +41,8 @@ def onednn_enabled() -> bool:
 
 
 def train_throughput(scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
-                     decoder_width: float = 1.0, batch_slots: int = 64, steps: int = 8,
+                     decoder_width: float = 1.0, latent: str = "dense",
+                     batch_slots: int = 64, steps: int = 8,
                      jit_compile: bool = False, channels: tuple[str, ...] = ("umi", "uma", "rma"),
                      bank_size: int = 64, cache_dir: Path | None = DEFAULT_CACHE) -> dict:
     """Time ``steps`` compiled training steps of ``batch_slots`` slots (K images each).
@@ -52,11 +53,11 @@ def train_throughput(scenario: Scenario, model: str = "full", encoder_width: flo
         ``images_per_s`` (wall clock), ``cpu_s_per_image`` (this process),
         ``images_per_cpu_s``, ``cpu_cores_used``, ``load_avg_1min`` (sampled
         after the timed steps), ``compile_s`` (trace + first step), plus the
-        configuration (model, N_f, widths -- None for ``djscc``, which has no
-        width --, batch, channel bank size, XLA, oneDNN, threads).
+        configuration (model, N_f, widths and latent -- None for ``djscc``,
+        which has neither --, batch, channel bank size, XLA, oneDNN, threads).
     """
     system = SemanticSystem(scenario, model, encoder_width=encoder_width,
-                            decoder_width=decoder_width)
+                            decoder_width=decoder_width, latent=latent)
     system.build()
     system.channel_sampler = ChannelBank(scenario, channels, size=bank_size,
                                          seed=scenario.seed, cache_dir=cache_dir)
@@ -79,6 +80,7 @@ def train_throughput(scenario: Scenario, model: str = "full", encoder_width: flo
         "model": model, "fft_size": scenario.ofdm.fft_size,
         "encoder_width": encoder_width if widths else None,
         "decoder_width": decoder_width if widths else None,
+        "latent": latent if widths else None,
         "parameters": sum(system.component_parameters().values()),
         "batch_images": batch_slots * k, "steps": steps, "bank_size": bank_size,
         "jit_compile": jit_compile, "onednn": onednn_enabled(),
