@@ -8,7 +8,8 @@ py=${PYTHON:-python}
 # Fig. 10: every training run side by side (ZF included), plus the two runs under the earlier
 # total-power convention that chose lambda (kept as state/history/batches only)
 runs=()
-for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_conv/train_full \
+for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} \
+         runs/umi_4x4_conv{,_wide}/train_full runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
   [ -f "$r/state.json" ] && runs+=("$r")
@@ -24,6 +25,10 @@ cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_
 # The convolutional-latent Full (not the paper's encoder), from its committed weights
 "$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
 "$py" -m linksim report results/fig9_psnr/conv
+if [ -f runs/umi_4x4_nf128_conv/train_full/state.json ]; then  # N_f = 128, weights in runs/
+  "$py" -m linksim run scenarios/fig9_semantic_nf128_conv.yaml --out results/fig9_psnr/nf128_conv --no-progress
+  "$py" -m linksim report results/fig9_psnr/nf128_conv
+fi
 # N_f = 64 and 128: weights in runs/ (not committed), where all four variants are trained
 accuracy_csvs=(results/fig9_psnr/fig9_semantic.csv)
 for nf in 64 128; do
