@@ -25,10 +25,11 @@ cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_
 # The convolutional-latent Full (not the paper's encoder), from its committed weights
 "$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
 "$py" -m linksim report results/fig9_psnr/conv
-if [ -f runs/umi_4x4_nf128_conv/train_full/state.json ]; then  # N_f = 128, weights in runs/
-  "$py" -m linksim run scenarios/fig9_semantic_nf128_conv.yaml --out results/fig9_psnr/nf128_conv --no-progress
-  "$py" -m linksim report results/fig9_psnr/nf128_conv
-fi
+for run in nf128_conv conv_wide; do  # weights in runs/ (not committed), where trained
+  [ -f "runs/umi_4x4_$run/train_full/state.json" ] || continue
+  "$py" -m linksim run "scenarios/fig9_semantic_$run.yaml" --out "results/fig9_psnr/$run" --no-progress
+  "$py" -m linksim report "results/fig9_psnr/$run"
+done
 # N_f = 64 and 128: weights in runs/ (not committed), where all four variants are trained
 accuracy_csvs=(results/fig9_psnr/fig9_semantic.csv)
 for nf in 64 128; do
