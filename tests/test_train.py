@@ -145,3 +145,17 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, flags, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert not (tmp_path / "o").exists()
+
+
+def test_fig10_labels_tell_runs_apart_by_latent_widths_and_the_drops_that_happened():
+    from linksim.experiments.training_report import _label
+
+    state = {"model": "full", "fft_size": 32,
+             "semantic": {"ce_weight": 0.001, "latent": "conv", "encoder_width": 1.0,
+                          "decoder_width": 3.0, "learning_rate": 1e-3},
+             # resumed at epoch 16 with a drop: earlier epochs ran at learning_rate
+             "learning_rates": {"16": 1e-4, "17": 1e-4, "18": 1e-5},
+             "trained_on": {"precoder": {"power": "per_antenna"}}}
+    assert _label(state, (0.5, 1.5)) == ("full, N_f=32, lambda=0.001, latent=conv, widths=1/3, "
+                                         "lr_drops=[16, 18]")
+    assert _label(state, (1.0, 3.0)) == "full, N_f=32, lambda=0.001, latent=conv, lr_drops=[16, 18]"

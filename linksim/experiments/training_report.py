@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import matplotlib
@@ -50,14 +51,31 @@ def _read_run(folder: Path) -> tuple[dict, list[dict[str, str]], np.ndarray]:
     return state, history, steps
 
 
-def _label(state: dict) -> str:
+def _widths(state: dict) -> tuple:
+    sem = state.get("semantic") or {}
+    return sem.get("encoder_width"), sem.get("decoder_width")
+
+
+def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
+    """What tells a run apart: variant, N_f, lambda, and any latent, widths (when not
+    the ones most runs share), step-size drops (after these epochs) or power convention
+    off the usual."""
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
+    widths, rates = _widths(state), state.get("learning_rates") or {}
+    # the drops that happened (state.json's step size per epoch), not the ones configured
+    # (epochs before the first recorded one ran at semantic.learning_rate)
+    base = sem.get("learning_rate")
+    drops = [int(e) for e, r in rates.items()
+             if int(e) > 0 and r != rates.get(str(int(e) - 1), base if base is not None else r)]
     # runs from before precoder.power (no "trained_on") used what is now "total"
     power = (state.get("trained_on") or {}).get("precoder", {}).get("power", "total")
     return ", ".join([state["model"], *([f"N_f={nf}"] if nf else []),
                       *([f"lambda={ce:g}"] if ce is not None else []),
                       *([f"latent={latent}"] if latent != "dense" else []),
+                      *([f"widths={widths[0]:g}/{widths[1]:g}"]
+                        if widths != usual_widths and None not in widths else []),
+                      *([f"lr_drops={list(drops)}"] if drops else []),
                       *(["power=total"] if power == "total" else [])])
 
 
@@ -88,8 +106,9 @@ def _plot(runs, png_path: Path) -> Path:
     fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(14, 4.6))
     colours = plt.get_cmap("tab20")
     styles = {32: "-", 64: "--", 128: ":"}  # one line style per grid width, a colour per run
+    usual = Counter(_widths(state) for _, state, _, _ in runs).most_common(1)[0][0]
     for i, (folder, state, history, steps) in enumerate(runs):
-        label = _label(state)
+        label = _label(state, usual)
         style = {"color": colours(i % 20), "ls": styles.get(state.get("fft_size"), "-.")}
         line = None
         if steps.size:
