@@ -204,8 +204,9 @@ class _StepSize(keras.callbacks.Callback):
     """Sets :func:`learning_rate` at every epoch start and records it in ``state.json``.
 
     A function of the epoch number alone, so a resumed run is on the same
-    schedule as an uninterrupted one; the logs are left alone because
-    ``history.csv`` is appended to and must keep its columns.
+    schedule as an uninterrupted one. Not Keras's ``LearningRateScheduler``:
+    that one adds a ``learning_rate`` column to the epoch logs, which would
+    shift the columns of a ``history.csv`` that a resumed run appends to.
     """
 
     def __init__(self, cfg: SemanticConfig, state: dict[str, Any]) -> None:
@@ -407,7 +408,8 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
               validation_data=_validation(val_x, val_y, batch),
               epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=train_slots // batch,
               verbose=verbose, shuffle=False,
-              callbacks=[_StepSize(cfg, state), guard, stopper, keras.callbacks.CSVLogger(out / "history.csv", append=True),
+              callbacks=[_StepSize(cfg, state), guard, stopper,
+                         keras.callbacks.CSVLogger(out / "history.csv", append=True),
                          _Scalars(out / "tensorboard"), *(callbacks or [])])
     if state["status"] == "running":
         state["status"] = "early_stop" if stopper.stopped_epoch > 0 else "done"

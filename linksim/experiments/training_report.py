@@ -63,11 +63,13 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
     widths, rates = _widths(state), state.get("learning_rates") or {}
-    # the drops that happened (state.json's step size per epoch), not the ones configured
-    # (epochs before the first recorded one ran at semantic.learning_rate)
-    base = sem.get("learning_rate")
-    drops = [int(e) for e, r in rates.items()
-             if int(e) > 0 and r != rates.get(str(int(e) - 1), base if base is not None else r)]
+    # the drops that happened (state.json's step size per epoch), not the ones configured;
+    # epochs before the first recorded one ran at semantic.learning_rate
+    drops, previous = [], sem.get("learning_rate")
+    for epoch in sorted(rates, key=int):
+        if previous is not None and rates[epoch] != previous:
+            drops.append(int(epoch))
+        previous = rates[epoch]
     # runs from before precoder.power (no "trained_on") used what is now "total"
     power = (state.get("trained_on") or {}).get("precoder", {}).get("power", "total")
     return ", ".join([state["model"], *([f"N_f={nf}"] if nf else []),

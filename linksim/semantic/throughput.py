@@ -32,7 +32,7 @@ from tensorflow.python.util import _pywrap_util_port  # oneDNN status (no public
 
 from linksim.config import Scenario
 from linksim.semantic.channel import DEFAULT_CACHE, ChannelBank
-from linksim.semantic.system import SemanticSystem
+from linksim.semantic.system import build_system
 
 
 def onednn_enabled() -> bool:
@@ -56,9 +56,9 @@ def train_throughput(scenario: Scenario, model: str = "full", encoder_width: flo
         configuration (model, N_f, widths and latent -- None for ``djscc``,
         which has neither --, batch, channel bank size, XLA, oneDNN, threads).
     """
-    system = SemanticSystem(scenario, model, encoder_width=encoder_width,
-                            decoder_width=decoder_width, latent=latent)
-    system.build()
+    system = build_system(scenario, scenario.semantic.model_copy(update={
+        "model": model, "encoder_width": encoder_width, "decoder_width": decoder_width,
+        "latent": latent}))
     system.channel_sampler = ChannelBank(scenario, channels, size=bank_size,
                                          seed=scenario.seed, cache_dir=cache_dir)
     system.compile(optimizer=keras.optimizers.Adam(1e-3))
