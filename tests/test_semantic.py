@@ -22,7 +22,7 @@ from linksim.semantic import (
     build_system,
     training_sampler,
 )
-from linksim.semantic.decoder import fold_grid
+from linksim.semantic.decoder import SemanticDecoder, fold_grid
 from linksim.semantic.encoder import latent_from_fold_order
 from linksim.semantic.precoder import normalize_power
 
@@ -90,6 +90,28 @@ def test_every_variant_runs(name):
     out = SemanticSystem(sc, name, encoder_width=0.25)(_inputs(1, 32))
     assert out["reconstruction"].shape == (1, K, 32, 32, 3)
     assert np.isfinite(out["logits"].numpy()).all()
+
+
+def _changed_pixels(decoder: SemanticDecoder) -> np.ndarray:
+    """[32, 32] bool: output pixels that move when fold position (0, 0)'s received values move."""
+    y = tf.complex(*tf.unstack(tf.random.stateless_normal([2, 4, S, 32], seed=[1, 2])))
+    y = tf.reshape(y, [4, S, 32])
+    bumped = tf.tensor_scatter_nd_add(y, [[i, t, 0] for i in range(4) for t in range(7)],
+                                      tf.fill([28], tf.complex(3.0, 0.0)))
+    pilots = tf.zeros_like(y)
+    before, _ = decoder(y, pilots)
+    after, _ = decoder(bumped, pilots)
+    return np.any(after.numpy() != before.numpy(), axis=(0, 3))
+
+
+def test_decoder_blocks_widen_the_receptive_field_over_the_grid():
+    """Table I's head reaches the pixels of nearby positions only; residual blocks at 8x8 reach further."""
+    keras.utils.set_random_seed(0)
+    plain = _changed_pixels(SemanticDecoder(pilot_guidance=False, blocks=0))
+    deep = _changed_pixels(SemanticDecoder(pilot_guidance=False, blocks=2))
+    assert plain[0, 0] and deep[0, 0]
+    assert not plain[12:, :].any() and not plain[:, 12:].any()   # 3 positions away: unreached
+    assert deep[16:, 16:].any() and deep.sum() > 2 * plain.sum()
 
 
 def test_parameter_counts_follow_table_iii():
@@ -179,10 +201,11 @@ def test_gradients_reach_the_encoder_through_the_channel():
     assert all(np.abs(g.numpy()).max() > 0 for g in grads)
 
 
-@pytest.mark.parametrize("latent", ["dense", "conv"])
-def test_save_load_gives_identical_outputs(tmp_path, latent):
+@pytest.mark.parametrize("latent, blocks", [("dense", 0), ("conv", 0), ("conv", 2)])
+def test_save_load_gives_identical_outputs(tmp_path, latent, blocks):
     sc = make_scenario()
-    model = SemanticSystem(sc, "full", encoder_width=0.25, ce_weight=0.05, latent=latent)
+    model = SemanticSystem(sc, "full", encoder_width=0.25, ce_weight=0.05, latent=latent,
+                           decoder_blocks=blocks)
     model.build()  # before seeding: building runs a dummy slot through the noisy channel
     inputs = _inputs(2, 32, no=(0.3, 2.0))
     sionna.phy.config.seed = 9

@@ -115,6 +115,9 @@ class SemanticSystem(keras.Model):
     encoder_width, decoder_width : float
         Channel multipliers of the semantic encoder's trunk and of the
         decoder (1.0: the paper; ignored by ``djscc``).
+    decoder_blocks : int
+        Residual SepConv blocks at 8x8 in the UE decoder (0: the paper;
+        ``SemanticDecoder``; ignored by ``djscc``).
     latent : "dense" | "conv"
         The semantic encoder's latent layer (``SemanticEncoder``; the paper:
         "dense"; ignored by ``djscc``).
@@ -147,7 +150,8 @@ class SemanticSystem(keras.Model):
 
     def __init__(self, scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
                  decoder_width: float = 1.0, ce_weight: float = 0.001, num_classes: int = 10,
-                 latent: Literal["dense", "conv"] = "dense", **kwargs) -> None:
+                 latent: Literal["dense", "conv"] = "dense", decoder_blocks: int = 0,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.model_name = model
@@ -156,6 +160,7 @@ class SemanticSystem(keras.Model):
         self.ce_weight = ce_weight
         self.num_classes = num_classes
         self.latent = latent
+        self.decoder_blocks = decoder_blocks
         variant = SEMANTIC_MODELS[model]
         self.variant = variant
         self.mapper = GridMapper(scenario, name="ofdm_map")
@@ -166,7 +171,7 @@ class SemanticSystem(keras.Model):
             self.encoder = SemanticEncoder(self.mapper.latent_dim, variant.adaptive,
                                            encoder_width, latent, name="encoder")
             self.decoder = SemanticDecoder(variant.pilot_guidance, num_classes,
-                                           decoder_width, name="decoder")
+                                           decoder_width, decoder_blocks, name="decoder")
         self.precoder = NeuralPrecoder(scenario, variant.residual, variant.regulariser,
                                        name="precoder")
         self.channel = OFDMChannel(name="channel")
@@ -258,7 +263,8 @@ class SemanticSystem(keras.Model):
         return {**super().get_config(), "scenario": scenario_config(self.scenario),
                 "model": self.model_name, "encoder_width": self.encoder_width,
                 "decoder_width": self.decoder_width, "ce_weight": self.ce_weight,
-                "num_classes": self.num_classes, "latent": self.latent}
+                "num_classes": self.num_classes, "latent": self.latent,
+                "decoder_blocks": self.decoder_blocks}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -277,7 +283,7 @@ def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
         fold_channels(scenario.ofdm.num_ofdm_symbols, scenario.ofdm.fft_size)
         system = SemanticSystem(scenario, cfg.model, encoder_width=cfg.encoder_width,
                                 decoder_width=cfg.decoder_width, ce_weight=cfg.ce_weight,
-                                latent=cfg.latent)
+                                latent=cfg.latent, decoder_blocks=cfg.decoder_blocks)
         system.build()
     except ValueError as err:  # fold_grid / SemanticEncoder: the grid does not fit
         raise ConfigError(f"ofdm.fft_size: {scenario.ofdm.fft_size} -- {err}") from None
