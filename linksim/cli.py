@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "stats", help="measure channel statistics (LoS share, delay spread, K-factor, ZF gain)",
         description="Measure what the channel models of a scenario produce over many random "
                     "drops: LoS and indoor shares, RMS delay spread, K-factor, frequency "
-                    "selectivity, condition number and per-user ZF gain of the MU-MIMO channel. "
+                    "selectivity, condition number and per-user ZF gain of the MU-MIMO channel, "
+                    "and at each --snr-db the spread over a slot of every user's effective gain "
+                    "under RZF (what a UE would have to equalise) and its SINR. "
                     "Writes channel_stats.csv/.json.")
     stats.add_argument("scenario", type=Path, help="scenario YAML file (arrays, grid, carrier)")
     stats.add_argument("--models", nargs="+", default=["umi", "uma", "rma"],
@@ -71,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--fft-sizes", nargs="+", type=int, default=None,
                        help="grid widths N_f (default: the scenario's)")
     stats.add_argument("--drops", type=int, default=2000, help="slots (drops) per model")
+    stats.add_argument("--snr-db", nargs="+", type=float, default=[-7.0, 7.0],
+                       help="SNRs (1/N0 per RE) of the RZF statistics (default: -7 7)")
     stats.add_argument("--out", type=Path, default=Path("results/channel_stats"),
                        help="output directory")
 
@@ -246,8 +250,9 @@ def _stats(args) -> int:
         raise ConfigError(f"--drops: {args.drops} -- must be at least 1")
     sionna.phy.config.seed = scenario.seed
     ffts = args.fft_sizes or [scenario.ofdm.fft_size]
-    rows = scenario_stats(scenario, args.models, ffts, drops=args.drops)
+    rows = scenario_stats(scenario, args.models, ffts, drops=args.drops, snrs_db=tuple(args.snr_db))
     path = write_stats(rows, args.out, {"scenario": str(args.scenario), "drops": args.drops,
+                                        "snr_db": args.snr_db,
                                         "seed": scenario.seed, "provenance": provenance()})
     for row in rows:
         print(", ".join(f"{k}={v}" for k, v in row.items()))

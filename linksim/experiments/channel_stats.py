@@ -5,7 +5,9 @@ RMS delay spread and Rician K-factor measured on the generated multipath
 (power-weighted over paths and antennas), frequency selectivity over the grid,
 and what ZF/RZF precoding makes of the 4x4 matrix channel per resource element
 (condition number; the effective gain 1/[(H H^H)^-1]_kk of each user under
-unit-norm ZF precoding, whose lower tail drives the block error rate).
+unit-norm ZF precoding, whose lower tail drives the block error rate), and
+what RZF at a given SNR leaves for a UE to equalise: the spread of each
+user's effective gain (H V)_kk over the REs of its slot and its SINR.
 """
 from __future__ import annotations
 
@@ -45,8 +47,42 @@ def multipath_stats(channel: SystemLevelChannel, batch_size: int) -> dict[str, n
             "k_db": k_db.ravel(), "d2d": d2d.ravel(), "d2d_out": d2d_out.ravel()}
 
 
-def matrix_stats(h: tf.Tensor) -> dict[str, np.ndarray]:
-    """ZF-relevant statistics of ``h`` [B, K, 1, 1, M, S, F] per (slot, user)."""
+def _snr_key(snr_db: float) -> str:
+    return f"m{-snr_db:g}" if snr_db < 0 else f"{snr_db:g}"
+
+
+def rzf_stats(H: np.ndarray, snr_db: float, power: float) -> dict[str, np.ndarray]:
+    """Each user's effective channel under the semantic system's RZF (regulariser N0), per (slot, user).
+
+    ``H`` [B, S, F, K, M]; the K streams share ``power`` (unit-energy symbols).
+    Returns the standard deviation over the slot's REs of 20 log10 |(H V)_kk|
+    [dB] -- the frequency/time variation a UE would have to equalise (the
+    phase of (H V)_kk is zero: H V is Hermitian) -- and the mean SINR [dB].
+    """
+    from linksim.semantic.precoder import rzf_precode
+
+    k = H.shape[-2]
+    no = 10 ** (-snr_db / 10)
+    h = tf.constant(H, tf.complex64)
+    cols = [rzf_precode(h, tf.one_hot(tf.fill(H.shape[:3], i), k, dtype=tf.complex64),
+                        tf.constant(no), power) for i in range(k)]
+    G = np.einsum("bsfkm,bsfmj->bsfkj", H, np.stack([c.numpy() for c in cols], -1))
+    own = np.abs(np.diagonal(G, axis1=-2, axis2=-1)) ** 2                       # [B, S, F, K]
+    leak = np.sum(np.abs(G) ** 2, axis=-1) - own
+    spread = np.std(10 * np.log10(np.maximum(own, 1e-12)), axis=(1, 2))        # [B, K]
+    sinr = np.mean(own / (leak + no), axis=(1, 2))
+    key = _snr_key(snr_db)
+    return {f"rzf_gain_spread_db_{key}": spread.ravel(),
+            f"rzf_sinr_db_{key}": 10 * np.log10(sinr).ravel()}
+
+
+def matrix_stats(h: tf.Tensor, power: float = 1.0,
+                 snrs_db: tuple[float, ...] = ()) -> dict[str, np.ndarray]:
+    """ZF- and RZF-relevant statistics of ``h`` [B, K, 1, 1, M, S, F] per (slot, user).
+
+    ``power``: total transmit power of the K streams (``precoder.power``);
+    ``snrs_db``: SNRs (1/N0) at which :func:`rzf_stats` is measured.
+    """
     H = tf.transpose(h[:, :, 0, 0], [0, 3, 4, 1, 2]).numpy()   # [B, S, F, K, M]
     gram = H @ np.conj(np.swapaxes(H, -1, -2))
     inv_diag = np.real(np.diagonal(np.linalg.inv(gram), axis1=-2, axis2=-1))  # [B, S, F, K]
@@ -55,7 +91,8 @@ def matrix_stats(h: tf.Tensor) -> dict[str, np.ndarray]:
     cond_db = 20 * np.log10(s[..., 0] / np.maximum(s[..., -1], 1e-12))
     gain = np.mean(np.abs(H) ** 2, axis=-1)                         # [B, S, F, K]
     sel_db = 10 * np.log10(gain.max(axis=(1, 2)) / np.maximum(gain.min(axis=(1, 2)), 1e-12))
-    return {
+    rzf = {k: v for snr in snrs_db for k, v in rzf_stats(H, snr, power).items()}
+    return rzf | {
         # the worst RE of each user's slot: a codeword spans the slot
         "zf_gain_db_mean": zf_gain_db.mean(axis=(1, 2)).ravel(),
         "zf_gain_db_min": zf_gain_db.min(axis=(1, 2)).ravel(),
@@ -65,8 +102,15 @@ def matrix_stats(h: tf.Tensor) -> dict[str, np.ndarray]:
 
 
 def scenario_stats(scenario: Scenario, models: list[str], fft_sizes: list[int],
-                   drops: int = 2000, batch_size: int = 250) -> list[dict[str, Any]]:
-    """One summary row per (channel model, N_f): medians and tail percentiles."""
+                   drops: int = 2000, batch_size: int = 250,
+                   snrs_db: tuple[float, ...] = (-7.0, 7.0)) -> list[dict[str, Any]]:
+    """One summary row per (channel model, N_f): medians and tail percentiles.
+
+    RZF statistics at ``snrs_db`` use the scenario's ``precoder.power``.
+    """
+    from linksim.phy.precoding import transmit_power
+
+    power = transmit_power(scenario)
     rows = []
     for model in models:
         for fft in fft_sizes:
@@ -75,7 +119,7 @@ def scenario_stats(scenario: Scenario, models: list[str], fft_sizes: list[int],
             ch = CHANNELS[model](sc, rg)
             acc: dict[str, list[np.ndarray]] = {}
             for _ in range(max(1, drops // batch_size)):
-                parts = matrix_stats(ch(batch_size))
+                parts = matrix_stats(ch(batch_size), power, snrs_db)
                 if isinstance(ch, SystemLevelChannel):
                     parts |= multipath_stats(ch, batch_size)
                 for k, v in parts.items():
@@ -100,6 +144,10 @@ def scenario_stats(scenario: Scenario, models: list[str], fft_sizes: list[int],
                 "p10_worst_re_zf_gain_db": float(np.percentile(v["zf_gain_db_min"], 10)),
                 "median_selectivity_db": float(np.median(v["selectivity_db"])),
             }
+            for snr in snrs_db:
+                key = _snr_key(snr)
+                row[f"median_rzf_gain_spread_db_{key}"] = float(np.median(v[f"rzf_gain_spread_db_{key}"]))
+                row[f"mean_rzf_sinr_db_{key}"] = float(np.mean(v[f"rzf_sinr_db_{key}"]))
             rows.append({k: (round(x, 3) if isinstance(x, float) else x) for k, x in row.items()})
     return rows
 
