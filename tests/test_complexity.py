@@ -23,7 +23,7 @@ def test_component_inputs_are_the_chain_tensors():
     assert [t.shape for t in inputs["encoder"]] == [(8, 32, 32, 3), (8, 32, 4), (8,)]
     assert [t.shape for t in inputs["precoder"]] == [
         (2, 1, 4, 14, 32), (2, 4, 1, 1, 4, 14, 32), (2,)]
-    assert [t.shape for t in inputs["decoder"]] == [(8, 14, 32), (8, 14, 32)]
+    assert [t.shape for t in inputs["decoder"]] == [(8, 14, 32), (8, 14, 32), (8,)]
     assert "call" not in vars(system.encoder)  # the recorder is removed again
 
 

@@ -114,6 +114,19 @@ def test_decoder_blocks_widen_the_receptive_field_over_the_grid():
     assert deep[16:, 16:].any() and deep.sum() > 2 * plain.sum()
 
 
+@pytest.mark.parametrize("pilot_guidance", [True, False])
+def test_decoder_snr_gate_makes_the_output_depend_on_the_snr(pilot_guidance):
+    """With snr_gate the same received grid decodes differently at another SNR; without, it cannot."""
+    y = tf.complex(*tf.unstack(tf.random.stateless_normal([2, 3, S, 32], seed=[4, 5])))
+    pilots = tf.zeros_like(y)
+    outputs = {}
+    for gate in (False, True):
+        decoder = SemanticDecoder(pilot_guidance, snr_gate=gate)
+        outputs[gate] = [decoder(y, pilots, tf.fill([3], no))[0].numpy() for no in (0.2, 5.0)]
+    assert np.array_equal(*outputs[False])
+    assert not np.array_equal(*outputs[True])
+
+
 def test_parameter_counts_follow_table_iii():
     """N_f = 128: encoder 10.10 M (RZF) / 10.13 M (Full), precoder 0.061 M, DJSCC 6.35 M / 7.44 M."""
     sc = make_scenario(ofdm={"fft_size": 128})
@@ -201,11 +214,12 @@ def test_gradients_reach_the_encoder_through_the_channel():
     assert all(np.abs(g.numpy()).max() > 0 for g in grads)
 
 
-@pytest.mark.parametrize("latent, blocks", [("dense", 0), ("conv", 0), ("conv", 2)])
-def test_save_load_gives_identical_outputs(tmp_path, latent, blocks):
+@pytest.mark.parametrize("latent, blocks, snr", [("dense", 0, False), ("conv", 0, False),
+                                                ("conv", 2, True)])
+def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr):
     sc = make_scenario()
     model = SemanticSystem(sc, "full", encoder_width=0.25, ce_weight=0.05, latent=latent,
-                           decoder_blocks=blocks)
+                           decoder_blocks=blocks, decoder_snr=snr)
     model.build()  # before seeding: building runs a dummy slot through the noisy channel
     inputs = _inputs(2, 32, no=(0.3, 2.0))
     sionna.phy.config.seed = 9

@@ -372,6 +372,8 @@ class SemanticConfig(Strict):
     decoder_blocks: int = Field(
         0, ge=0, le=8, description="residual SepConv blocks at 8x8 in the UE decoder (0: the paper; "
                                    "linksim.semantic.decoder)")
+    decoder_snr: bool = Field(False, description="the UE decoder is told its SNR (False: the paper; "
+                                                 "linksim.semantic.decoder)")
     ce_weight: float = Field(0.001, ge=0, description="lambda in the loss MSE + lambda CE")
     train_snr_db: tuple[float, float] = Field((-7.0, 7.0), description="SNR range, uniform per slot")
     train_channels: tuple[str, ...] = Field(("umi", "uma", "rma"), min_length=1)

@@ -129,7 +129,8 @@ def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
     system = build_system(scenario, scenario.semantic.model_copy(update={
         "model": trained.model, "encoder_width": sem.get("encoder_width", 1.0),
         "decoder_width": sem.get("decoder_width", 1.0), "ce_weight": sem.get("ce_weight", 0.01),
-        "latent": sem.get("latent", "dense"), "decoder_blocks": sem.get("decoder_blocks", 0)}))
+        "latent": sem.get("latent", "dense"), "decoder_blocks": sem.get("decoder_blocks", 0),
+        "decoder_snr": sem.get("decoder_snr", False)}))
     try:
         system.load_weights(trained.path)
     except ValueError as err:  # Keras: shape or layer mismatch

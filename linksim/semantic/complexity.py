@@ -111,7 +111,7 @@ def component_inputs(system: SemanticSystem, batch_slots: int,
         [B, 1, K, num_ofdm_symbols, fft_size] tf.complex64, h [B, K, 1, 1,
         num_bs_ant, num_ofdm_symbols, fft_size] tf.complex64, no [B]
         tf.float32; ``decoder``: y and pilots [B*K, num_ofdm_symbols,
-        fft_size] tf.complex64.
+        fft_size] tf.complex64, no [B*K] tf.float32.
     """
     sc = system.scenario
     k, m = sc.ue.num_users, sc.bs.array.num_ant

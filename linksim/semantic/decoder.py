@@ -47,6 +47,12 @@ Decisions where Table I is garbled or silent:
   ``umi_4x4_conv_deep.yaml``): three blocks gave +0.2-0.3 dB training and
   validation PSNR at equal epochs for 20 % more time per step -- a small
   gain, so decoder depth is not what separates the models from the targets.
+- ``snr_gate`` (not the paper) gives the UE its SNR, as the encoder's noise
+  adaptation gives it to the BS: Dense+sigmoid of SNR/10 dB, one gate per
+  feature channel, multiplying the features both heads see. Why: one decoder
+  serves -7..7 dB, and the right shrinkage of a noisy symbol depends on the
+  SNR, which the decoder otherwise has to infer from an AGC-normalised grid;
+  real UEs measure their SNR (CQI) anyway.
 
 Size: with Table I's widths this decoder has 0.039 / 0.047 / 0.061 M
 weights at N_f = 32 / 64 / 128 (0.029 / 0.031 / 0.035 M without pilot
@@ -58,6 +64,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from linksim.semantic.base import snr_feature
 from linksim.semantic.norm import BatchNorm
 
 
@@ -152,6 +159,8 @@ class SemanticDecoder(keras.layers.Layer):
         Multiplier of every channel count (1.0: the paper).
     blocks : int
         Residual SepConv blocks at 8x8 before upsampling (0: the paper; module docstring).
+    snr_gate : bool
+        Gate the features by the slot's SNR (False: the paper; module docstring).
 
     Input
     -----
@@ -159,6 +168,8 @@ class SemanticDecoder(keras.layers.Layer):
         One user's received grid.
     pilots : [N, num_ofdm_symbols, fft_size], tf.complex64
         That user's pilot reference Y_p (ignored without pilot guidance).
+    no : [N], tf.float32
+        Noise variance of each grid's slot (used with ``snr_gate`` only).
 
     Output
     ------
@@ -168,13 +179,15 @@ class SemanticDecoder(keras.layers.Layer):
     """
 
     def __init__(self, pilot_guidance: bool = True, num_classes: int = 10, width: float = 1.0,
-                 blocks: int = 0, **kwargs) -> None:
+                 blocks: int = 0, snr_gate: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pilot_guidance = pilot_guidance
         self.num_classes = num_classes
         self.width = width
         self.blocks = blocks
+        self.snr_gate = snr_gate
         self.attention: keras.Sequential | None = None
+        self.noise_gate: keras.layers.Dense | None = None
         self.restoration = keras.Sequential(
             [keras.layers.Conv2D(_scaled(128, width), 1, activation="relu"),
              *[SepResBlock(_scaled(128, width)) for _ in range(blocks)],
@@ -185,23 +198,30 @@ class SemanticDecoder(keras.layers.Layer):
             name="restoration")
         self.classifier = ClassificationHead(num_classes, width, name="classification")
 
-    def build(self, y_shape, pilots_shape=None) -> None:
+    def build(self, y_shape, pilots_shape=None, no_shape=None) -> None:
+        channels = fold_channels(y_shape[-2], y_shape[-1])
+        if self.snr_gate:
+            self.noise_gate = keras.layers.Dense((2 if self.pilot_guidance else 1) * channels,
+                                                 activation="sigmoid", name="noise_gate")
         if self.pilot_guidance:
-            channels = fold_channels(y_shape[-2], y_shape[-1])
             self.attention = keras.Sequential(
                 [*_sepconv(_scaled(64, self.width), "relu", bn=True),
                  *_sepconv(_scaled(64, self.width), "relu", bn=True),
                  *_sepconv(channels, "sigmoid")], name="pilot_attention")
 
-    def call(self, y: tf.Tensor, pilots: tf.Tensor, training: bool = False):
+    def call(self, y: tf.Tensor, pilots: tf.Tensor, no: tf.Tensor | None = None,
+             training: bool = False):
         features = fold_grid(y)                                              # [N, 8, 8, C]
         if self.pilot_guidance:
             reference = fold_grid(pilots)
             weights = self.attention(tf.concat([features, reference], -1), training=training)
             features = tf.concat([features * weights, reference], -1)       # [N, 8, 8, 2C]
+        if self.snr_gate:
+            features = features * self.noise_gate(snr_feature(no))[:, None, None, :]
         images = self.restoration(features, training=training)
         return images, self.classifier(features, training=training)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pilot_guidance": self.pilot_guidance,
-                "num_classes": self.num_classes, "width": self.width, "blocks": self.blocks}
+                "num_classes": self.num_classes, "width": self.width, "blocks": self.blocks,
+                "snr_gate": self.snr_gate}

@@ -94,6 +94,8 @@ class DJSCCDecoder(keras.layers.Layer):
         One user's received grid.
     pilots : [N, num_ofdm_symbols, fft_size], tf.complex64
         Ignored (DJSCC has no pilot processing).
+    no : [N], tf.float32
+        Ignored (as the original, the decoder does not know the SNR).
 
     Output
     ------
@@ -114,7 +116,8 @@ class DJSCCDecoder(keras.layers.Layer):
         self.restoration = keras.Sequential(layers, name="djscc_decoder")
         self.classifier = ClassificationHead(num_classes, name="classification")
 
-    def call(self, y: tf.Tensor, pilots: tf.Tensor, training: bool = False):
+    def call(self, y: tf.Tensor, pilots: tf.Tensor, no: tf.Tensor | None = None,
+             training: bool = False):
         real = tf.concat([tf.math.real(y), tf.math.imag(y)], axis=-1)   # [N, S, 2F]
         features = self.expand(real, training=training)                  # [N, 8, 8, 32]
         return (self.restoration(features, training=training),

@@ -58,6 +58,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
+from linksim.semantic.base import snr_feature
 from linksim.semantic.norm import BatchNorm
 
 
@@ -181,8 +182,7 @@ class SemanticEncoder(keras.layers.Layer):
         for block in self.blocks:
             f = block(f, training=training)
         if self.adaptive:
-            snr = -tf.math.log(no[:, None]) / math.log(10.0)               # SNR / 10 dB
-            gate = self.noise_gate(snr) * self.scenario_gate(csi, training=training)
+            gate = self.noise_gate(snr_feature(no)) * self.scenario_gate(csi, training=training)
             f = f * gate[:, None, None, :]
         z = self.to_latent(f, training=training)
         return z if self.latent == "dense" else latent_from_fold_order(z, csi.shape[1])

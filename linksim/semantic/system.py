@@ -118,6 +118,9 @@ class SemanticSystem(keras.Model):
     decoder_blocks : int
         Residual SepConv blocks at 8x8 in the UE decoder (0: the paper;
         ``SemanticDecoder``; ignored by ``djscc``).
+    decoder_snr : bool
+        The UE decoder knows its slot's SNR (False: the paper;
+        ``SemanticDecoder``; ignored by ``djscc``).
     latent : "dense" | "conv"
         The semantic encoder's latent layer (``SemanticEncoder``; the paper:
         "dense"; ignored by ``djscc``).
@@ -151,7 +154,7 @@ class SemanticSystem(keras.Model):
     def __init__(self, scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
                  decoder_width: float = 1.0, ce_weight: float = 0.001, num_classes: int = 10,
                  latent: Literal["dense", "conv"] = "dense", decoder_blocks: int = 0,
-                 **kwargs) -> None:
+                 decoder_snr: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.model_name = model
@@ -161,6 +164,7 @@ class SemanticSystem(keras.Model):
         self.num_classes = num_classes
         self.latent = latent
         self.decoder_blocks = decoder_blocks
+        self.decoder_snr = decoder_snr
         variant = SEMANTIC_MODELS[model]
         self.variant = variant
         self.mapper = GridMapper(scenario, name="ofdm_map")
@@ -171,7 +175,8 @@ class SemanticSystem(keras.Model):
             self.encoder = SemanticEncoder(self.mapper.latent_dim, variant.adaptive,
                                            encoder_width, latent, name="encoder")
             self.decoder = SemanticDecoder(variant.pilot_guidance, num_classes,
-                                           decoder_width, decoder_blocks, name="decoder")
+                                           decoder_width, decoder_blocks, decoder_snr,
+                                           name="decoder")
         self.precoder = NeuralPrecoder(scenario, variant.residual, variant.regulariser,
                                        name="precoder")
         self.channel = OFDMChannel(name="channel")
@@ -205,7 +210,8 @@ class SemanticSystem(keras.Model):
         y = automatic_gain_control(self.channel(x, h, no))                    # [B, K, S, F]
         pilots = tf.tile(self.mapper.pilot_reference[None], [tf.shape(y)[0], 1, 1, 1])
         images_hat, logits = self.decoder(tf.reshape(y, [-1, s, f]),
-                                          tf.reshape(pilots, [-1, s, f]), training=training)
+                                          tf.reshape(pilots, [-1, s, f]), tf.repeat(no, k),
+                                          training=training)
         return {"reconstruction": tf.reshape(images_hat, [-1, k, 32, 32, 3]),
                 "logits": tf.reshape(logits, [-1, k, self.num_classes])}
 
@@ -264,7 +270,7 @@ class SemanticSystem(keras.Model):
                 "model": self.model_name, "encoder_width": self.encoder_width,
                 "decoder_width": self.decoder_width, "ce_weight": self.ce_weight,
                 "num_classes": self.num_classes, "latent": self.latent,
-                "decoder_blocks": self.decoder_blocks}
+                "decoder_blocks": self.decoder_blocks, "decoder_snr": self.decoder_snr}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -283,7 +289,8 @@ def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
         fold_channels(scenario.ofdm.num_ofdm_symbols, scenario.ofdm.fft_size)
         system = SemanticSystem(scenario, cfg.model, encoder_width=cfg.encoder_width,
                                 decoder_width=cfg.decoder_width, ce_weight=cfg.ce_weight,
-                                latent=cfg.latent, decoder_blocks=cfg.decoder_blocks)
+                                latent=cfg.latent, decoder_blocks=cfg.decoder_blocks,
+                                decoder_snr=cfg.decoder_snr)
         system.build()
     except ValueError as err:  # fold_grid / SemanticEncoder: the grid does not fit
         raise ConfigError(f"ofdm.fft_size: {scenario.ofdm.fft_size} -- {err}") from None
