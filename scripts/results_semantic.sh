@@ -9,7 +9,7 @@ py=${PYTHON:-python}
 # total-power convention that chose lambda (kept as state/history/batches only)
 runs=()
 for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} \
-         runs/umi_4x4_conv{,_wide,_deep}/train_full runs/umi_4x4_nf128_conv/train_full \
+         runs/umi_4x4_conv{,_wide,_deep,_snr}/train_full runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
   [ -f "$r/state.json" ] && runs+=("$r")
