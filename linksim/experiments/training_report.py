@@ -58,8 +58,8 @@ def _widths(state: dict) -> tuple:
 
 def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
     """What tells a run apart: variant, N_f, lambda, and any latent, widths (when not
-    the ones most runs share), step-size drops (after these epochs) or power convention
-    off the usual."""
+    the ones most runs share), decoder blocks or SNR gate, step-size drops (after these
+    epochs) or power convention off the usual."""
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
     widths, rates = _widths(state), state.get("learning_rates") or {}
@@ -77,6 +77,9 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                       *([f"latent={latent}"] if latent != "dense" else []),
                       *([f"widths={widths[0]:g}/{widths[1]:g}"]
                         if widths != usual_widths and None not in widths else []),
+                      *([f"decoder_blocks={sem['decoder_blocks']}"]
+                        if sem.get("decoder_blocks") else []),
+                      *(["decoder_snr"] if sem.get("decoder_snr") else []),
                       *([f"lr_drops={list(drops)}"] if drops else []),
                       *(["power=total"] if power == "total" else [])])
 
