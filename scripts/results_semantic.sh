@@ -9,7 +9,7 @@ py=${PYTHON:-python}
 # total-power convention that chose lambda (kept as state/history/batches only)
 runs=()
 for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} \
-         runs/umi_4x4_conv{,_wide,_deep,_snr}/train_full runs/umi_4x4_conv/train_full_5ep runs/umi_4x4_nf128_conv/train_full \
+         runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr}/train_full runs/umi_4x4_conv/train_full_5ep runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
   [ -f "$r/state.json" ] && runs+=("$r")
@@ -32,7 +32,8 @@ for run in nf128_conv conv_wide; do  # weights in runs/ (not committed), where t
 done
 # Decoder probes at equal epochs (5 each; weights in runs/, where trained)
 if [ -f runs/umi_4x4_conv/train_full_5ep/state.json ] && [ -f runs/umi_4x4_conv_deep/train_full/state.json ] \
-   && [ -f runs/umi_4x4_conv_snr/train_full/state.json ]; then
+   && [ -f runs/umi_4x4_conv_snr/train_full/state.json ] \
+   && [ -f runs/umi_4x4_conv_deep_snr/train_full/state.json ]; then
   "$py" -m linksim run scenarios/fig9_semantic_probes.yaml --out results/fig9_psnr/probes --no-progress
   "$py" -m linksim report results/fig9_psnr/probes
 fi
