@@ -63,10 +63,10 @@ def rzf_stats(H: np.ndarray, snr_db: float, power: float) -> dict[str, np.ndarra
 
     k = H.shape[-2]
     no = 10 ** (-snr_db / 10)
-    h = tf.constant(H, tf.complex64)
-    cols = [rzf_precode(h, tf.one_hot(tf.fill(H.shape[:3], i), k, dtype=tf.complex64),
-                        tf.constant(no), power) for i in range(k)]
-    G = np.einsum("bsfkm,bsfmj->bsfkj", H, np.stack([c.numpy() for c in cols], -1))
+    # V's columns at once: precode the K unit streams e_j along a leading axis j
+    cols = rzf_precode(tf.constant(H[None], tf.complex64),
+                       tf.eye(k, dtype=tf.complex64)[:, None, None, None, :], tf.constant(no), power)
+    G = np.einsum("bsfkm,jbsfm->bsfkj", H, cols.numpy())                        # H V
     own = np.abs(np.diagonal(G, axis1=-2, axis2=-1)) ** 2                       # [B, S, F, K]
     leak = np.sum(np.abs(G) ** 2, axis=-1) - own
     spread = np.std(10 * np.log10(np.maximum(own, 1e-12)), axis=(1, 2))        # [B, K]

@@ -38,6 +38,7 @@ import tensorflow as tf
 import linksim
 from linksim.config import (ConfigError, Scenario, SemanticExperiment, expand_sweep, sweep_label,
                             with_overrides)
+from linksim.config.schema import SemanticConfig
 from linksim.data import ImageSet
 from linksim.data.metrics import ms_ssim, psnr, ssim
 from linksim.experiments.provenance import provenance, stable_hash
@@ -46,7 +47,7 @@ from linksim.experiments.sscc import (SlotLayout, experiment_meta, load_experime
                                       realisation_seed)
 from linksim.phy.channels import CHANNELS
 from linksim.phy.ofdm import resource_grid
-from linksim.semantic.system import SemanticSystem, build_system
+from linksim.semantic.system import ARCHITECTURE, SemanticSystem, build_system
 
 COLUMNS = (
     "experiment", "model", "curve", "sweep", "channel", "fft_size", "snr_db", "no", "num_images",
@@ -126,11 +127,11 @@ def find_weights(pattern: str, scenario: Scenario, model: str) -> TrainedWeights
 def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
     """Build the variant with the widths it was trained with and load its weights."""
     sem = trained.state.get("semantic", {})
+    # a key the run's state.json lacks predates the key: the run had its default (lambda: 0.01)
+    defaults = {key: SemanticConfig.model_fields[key].default for key in ARCHITECTURE}
     system = build_system(scenario, scenario.semantic.model_copy(update={
-        "model": trained.model, "encoder_width": sem.get("encoder_width", 1.0),
-        "decoder_width": sem.get("decoder_width", 1.0), "ce_weight": sem.get("ce_weight", 0.01),
-        "latent": sem.get("latent", "dense"), "decoder_blocks": sem.get("decoder_blocks", 0),
-        "decoder_snr": sem.get("decoder_snr", False)}))
+        "model": trained.model, **defaults, "ce_weight": 0.01,
+        **{key: sem[key] for key in ARCHITECTURE if key in sem}}))
     try:
         system.load_weights(trained.path)
     except ValueError as err:  # Keras: shape or layer mismatch

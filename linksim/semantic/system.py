@@ -267,16 +267,20 @@ class SemanticSystem(keras.Model):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "scenario": scenario_config(self.scenario),
-                "model": self.model_name, "encoder_width": self.encoder_width,
-                "decoder_width": self.decoder_width, "ce_weight": self.ce_weight,
-                "num_classes": self.num_classes, "latent": self.latent,
-                "decoder_blocks": self.decoder_blocks, "decoder_snr": self.decoder_snr}
+                "model": self.model_name, "num_classes": self.num_classes,
+                **{key: getattr(self, key) for key in ARCHITECTURE}}
 
     @classmethod
     def from_config(cls, config: dict):
         config = dict(config)
         config["scenario"] = Scenario.model_validate(config["scenario"])
         return cls(**config)
+
+
+#: The SemanticConfig fields that shape a model besides ``model`` (SemanticSystem's keyword
+#: arguments of the same names): what a trained run must be rebuilt with to load its weights.
+ARCHITECTURE = ("encoder_width", "decoder_width", "ce_weight", "latent", "decoder_blocks",
+                "decoder_snr")
 
 
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
@@ -287,10 +291,8 @@ def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
     """
     try:  # checked before Keras, which would wrap the message into a multi-line report
         fold_channels(scenario.ofdm.num_ofdm_symbols, scenario.ofdm.fft_size)
-        system = SemanticSystem(scenario, cfg.model, encoder_width=cfg.encoder_width,
-                                decoder_width=cfg.decoder_width, ce_weight=cfg.ce_weight,
-                                latent=cfg.latent, decoder_blocks=cfg.decoder_blocks,
-                                decoder_snr=cfg.decoder_snr)
+        system = SemanticSystem(scenario, cfg.model,
+                                **{key: getattr(cfg, key) for key in ARCHITECTURE})
         system.build()
     except ValueError as err:  # fold_grid / SemanticEncoder: the grid does not fit
         raise ConfigError(f"ofdm.fft_size: {scenario.ofdm.fft_size} -- {err}") from None
