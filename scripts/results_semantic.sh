@@ -9,7 +9,8 @@ py=${PYTHON:-python}
 # total-power convention that chose lambda (kept as state/history/batches only)
 runs=()
 for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} \
-         runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr}/train_full runs/umi_4x4_conv/train_full_5ep runs/umi_4x4_nf128_conv/train_full \
+         runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr,_convdec,_pilotls}/train_full runs/umi_4x4_conv/train_full_5ep \
+         runs/umi_4x4_conv_deep/train_full_20ep runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
   [ -f "$r/state.json" ] && runs+=("$r")
@@ -25,15 +26,19 @@ cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_
 # The convolutional-latent Full (not the paper's encoder), from its committed weights
 "$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
 "$py" -m linksim report results/fig9_psnr/conv
-for run in nf128_conv conv_wide; do  # weights in runs/ (not committed), where trained
-  [ -f "runs/umi_4x4_$run/train_full/state.json" ] || continue
+# weights in runs/ (not committed), where trained; <scenario suffix>:<run folder>
+for pair in nf128_conv:umi_4x4_nf128_conv/train_full conv_wide:umi_4x4_conv_wide/train_full \
+            conv_deep:umi_4x4_conv_deep/train_full_20ep; do
+  run=${pair%%:*}
+  [ -f "runs/${pair#*:}/state.json" ] || continue
   "$py" -m linksim run "scenarios/fig9_semantic_$run.yaml" --out "results/fig9_psnr/$run" --no-progress
   "$py" -m linksim report "results/fig9_psnr/$run"
 done
 # Decoder probes at equal epochs (5 each; weights in runs/, where trained)
 if [ -f runs/umi_4x4_conv/train_full_5ep/state.json ] && [ -f runs/umi_4x4_conv_deep/train_full/state.json ] \
    && [ -f runs/umi_4x4_conv_snr/train_full/state.json ] \
-   && [ -f runs/umi_4x4_conv_deep_snr/train_full/state.json ]; then
+   && [ -f runs/umi_4x4_conv_deep_snr/train_full/state.json ] \
+   && [ -f runs/umi_4x4_conv_pilotls/train_full/state.json ]; then
   "$py" -m linksim run scenarios/fig9_semantic_probes.yaml --out results/fig9_psnr/probes --no-progress
   "$py" -m linksim report results/fig9_psnr/probes
 fi

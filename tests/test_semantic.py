@@ -17,6 +17,7 @@ from linksim.semantic import (
     ChannelBank,
     GridMapper,
     NeuralPrecoder,
+    OFDMChannel,
     OnlineChannels,
     SemanticSystem,
     build_system,
@@ -108,10 +109,27 @@ def test_decoder_blocks_widen_the_receptive_field_over_the_grid():
     """Table I's head reaches the pixels of nearby positions only; residual blocks at 8x8 reach further."""
     keras.utils.set_random_seed(0)
     plain = _changed_pixels(SemanticDecoder(pilot_guidance=False, blocks=0))
-    deep = _changed_pixels(SemanticDecoder(pilot_guidance=False, blocks=2))
-    assert plain[0, 0] and deep[0, 0]
+    for conv in (False, True):   # SepConv blocks (SepResBlock) or full ones (ResidualBlock)
+        deep = _changed_pixels(SemanticDecoder(pilot_guidance=False, blocks=2, conv=conv))
+        assert plain[0, 0] and deep[0, 0]
+        assert deep[16:, 16:].any() and deep.sum() > 2 * plain.sum()
     assert not plain[12:, :].any() and not plain[:, 12:].any()   # 3 positions away: unreached
-    assert deep[16:, 16:].any() and deep.sum() > 2 * plain.sum()
+
+
+def test_decoder_conv_replaces_every_separable_convolution_of_the_restoration_head():
+    """decoder_conv swaps the head's SepConvs for Conv2D (more weights), same output shape."""
+    y = tf.complex(*tf.unstack(tf.random.stateless_normal([2, 3, S, 32], seed=[1, 2])))
+    heads = {}
+    for conv in (False, True):
+        decoder = SemanticDecoder(pilot_guidance=True, conv=conv, blocks=1)
+        images, logits = decoder(y, tf.zeros_like(y))
+        assert images.shape == (3, 32, 32, 3) and logits.shape == (3, 10)
+        heads[conv] = decoder.restoration
+    kinds = {conv: {type(layer).__name__ for layer in head._flatten_layers()}
+             for conv, head in heads.items()}
+    assert "SeparableConv2D" in kinds[False] and "SeparableConv2D" not in kinds[True]
+    assert "ResidualBlock" in kinds[True] and "SepResBlock" in kinds[False]
+    assert heads[True].count_params() > 2 * heads[False].count_params()
 
 
 @pytest.mark.parametrize("pilot_guidance", [True, False])
@@ -180,6 +198,45 @@ def test_learnable_rzf_equals_classical_rzf_at_initialisation():
     assert float(pre.alpha) == pytest.approx(1.0)
 
 
+def test_pilot_ls_equalization_restores_the_sent_grid_through_precoder_and_channel():
+    """Flat channel, ZF-like RZF (tiny N0): y_k = g_k s_k, and y_k / g_k from the pilots is s_k.
+
+    With noise the pilot estimate keeps the sent level, while the AGC's output is a
+    fraction of it that depends on the SNR.
+    """
+    from linksim.semantic.system import automatic_gain_control, pilot_gain_equalization
+    sc = make_scenario()
+    mapper, grid = _grid(sc, 2)
+    # same H on every RE: orthogonal rows (a DFT) of unequal gains, so ZF is exact in float32
+    rows = np.diag([1.0, 0.5j, 2.0, -0.8]) @ np.fft.fft(np.eye(M)) / 2
+    h = tf.constant(np.broadcast_to(rows[None, :, None, None, :, None, None],
+                                    (2, K, 1, 1, M, S, 32)).astype(np.complex64))
+    pre = NeuralPrecoder(sc, residual=False, regulariser="noise")
+    channel = OFDMChannel()
+    pilots = tf.tile(mapper.pilot_reference[None], [2, 1, 1, 1])
+    x = pre(grid, h, tf.constant([1e-6, 1e-6]))
+    y = channel(x, h, tf.constant([0.0, 0.0]))                          # [B, K, S, F]
+    sent = grid[:, 0].numpy()
+    on = sent != 0
+    assert np.ptp(np.abs(y.numpy()[on] / sent[on])) > 0.1               # unequal user gains
+    np.testing.assert_allclose(pilot_gain_equalization(y, pilots).numpy(), sent, atol=1e-3)
+
+    def level(grid: np.ndarray) -> np.ndarray:     # [B, K]: where the sent symbols arrive
+        return np.mean(grid * np.conj(sent), axis=(2, 3)) / np.mean(np.abs(sent) ** 2, axis=(2, 3))
+
+    sionna.phy.config.seed = 3
+    # 20 dB: the LS gain (16 pilots of energy K) errs by sqrt(N0 / 64) / |g| <= 2.5 % here
+    np.testing.assert_allclose(level(pilot_gain_equalization(
+        channel(x, h, tf.constant([0.01, 0.01])), pilots).numpy()), 1.0, atol=0.1)
+    # any complex gain is undone (the AGC keeps its phase): y = g s on every RE
+    g = np.array([0.3j, 2 * np.exp(1j), -1.0, 0.05 - 0.05j], np.complex64)[None, :, None, None]
+    np.testing.assert_allclose(pilot_gain_equalization(tf.constant(g * sent), pilots).numpy(),
+                               sent, atol=1e-4)
+    # 0 dB: the AGC brings the weak users (|g| = 0.5, 0.8) to g / sqrt(g^2 + N0) of their level
+    agc = level(automatic_gain_control(channel(x, h, tf.constant([1.0, 1.0]))).numpy())
+    assert np.all(np.abs(agc[:, [1, 3]]) < 0.8)
+
+
 def _singular_channel(batch: int) -> tf.Tensor:
     """Users 0 and 1 have identical rows on every RE (exactly representable numbers)."""
     rows = np.array([[1, 1j, 0, 0], [1, 1j, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], np.complex64)
@@ -214,12 +271,14 @@ def test_gradients_reach_the_encoder_through_the_channel():
     assert all(np.abs(g.numpy()).max() > 0 for g in grads)
 
 
-@pytest.mark.parametrize("latent, blocks, snr", [("dense", 0, False), ("conv", 0, False),
-                                                ("conv", 2, True)])
-def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr):
+@pytest.mark.parametrize("latent, blocks, snr, conv", [("dense", 0, False, False),
+                                                      ("conv", 0, False, False),
+                                                      ("conv", 2, True, False),
+                                                      ("conv", 1, False, True)])
+def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr, conv):
     sc = make_scenario()
     model = SemanticSystem(sc, "full", encoder_width=0.25, ce_weight=0.05, latent=latent,
-                           decoder_blocks=blocks, decoder_snr=snr)
+                           decoder_blocks=blocks, decoder_snr=snr, decoder_conv=conv)
     model.build()  # before seeding: building runs a dummy slot through the noisy channel
     inputs = _inputs(2, 32, no=(0.3, 2.0))
     sionna.phy.config.seed = 9

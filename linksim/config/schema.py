@@ -370,10 +370,17 @@ class SemanticConfig(Strict):
         "dense", description="encoder latent layer: the paper's Conv+Dense, or a Conv laid on the "
                              "grid in the decoder's order (linksim.semantic.encoder)")
     decoder_blocks: int = Field(
-        0, ge=0, le=8, description="residual SepConv blocks at 8x8 in the UE decoder (0: the paper; "
+        0, ge=0, le=8, description="residual blocks at 8x8 in the UE decoder (0: the paper; "
                                    "linksim.semantic.decoder)")
     decoder_snr: bool = Field(False, description="the UE decoder is told its SNR (False: the paper; "
                                                  "linksim.semantic.decoder)")
+    decoder_conv: bool = Field(False, description="full 3x3 convolutions in the UE decoder's restoration "
+                                                  "head instead of depthwise-separable ones (False: the "
+                                                  "paper; linksim.semantic.decoder)")
+    ue_gain: Literal["agc", "pilot_ls"] = Field(
+        "agc", description="UE level control before decoding: unit received power, or division by "
+                           "the gain LS-estimated from the user's precoded pilots "
+                           "(linksim.semantic.system)")
     ce_weight: float = Field(0.001, ge=0, description="lambda in the loss MSE + lambda CE")
     train_snr_db: tuple[float, float] = Field((-7.0, 7.0), description="SNR range, uniform per slot")
     train_channels: tuple[str, ...] = Field(("umi", "uma", "rma"), min_length=1)

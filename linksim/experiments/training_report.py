@@ -58,7 +58,7 @@ def _widths(state: dict) -> tuple:
 
 def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
     """What tells a run apart: variant, N_f, lambda, and any latent, widths (when not
-    the ones most runs share), decoder blocks or SNR gate, step-size drops (after these
+    the ones most runs share), decoder blocks, SNR gate or full convolutions, step-size drops (after these
     epochs) or power convention off the usual."""
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
@@ -80,6 +80,7 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                       *([f"decoder_blocks={sem['decoder_blocks']}"]
                         if sem.get("decoder_blocks") else []),
                       *(["decoder_snr"] if sem.get("decoder_snr") else []),
+                      *(["decoder_conv"] if sem.get("decoder_conv") else []),
                       *([f"lr_drops={list(drops)}"] if drops else []),
                       *(["power=total"] if power == "total" else [])])
 

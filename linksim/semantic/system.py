@@ -3,7 +3,7 @@
 ``call`` follows the block diagram: the K images of a slot are encoded by the
 shared BS encoder, mapped with pilots onto the resource grid, precoded, sent
 through the channel with AWGN, and each user normalises its received level
-(:func:`automatic_gain_control`) and decodes its grid into an image and class
+(:data:`UE_GAIN`) and decodes its grid into an image and class
 logits. The channel realisation ``h`` and noise variance
 ``no`` are inputs, so evaluation can feed the exact realisations of the SSCC
 baselines; training draws them from :attr:`SemanticSystem.channel_sampler`
@@ -102,6 +102,35 @@ def automatic_gain_control(y: tf.Tensor) -> tf.Tensor:
     return y * tf.complex(scale, tf.zeros_like(scale))
 
 
+def pilot_gain_equalization(y: tf.Tensor, pilots: tf.Tensor) -> tf.Tensor:
+    """Each user's grid divided by its effective gain, LS-estimated from its own precoded pilots.
+
+    Why: the pilots are precoded with the data, so user k's pilot REs carry
+    g_k p + n with g_k the gain of its precoded channel (H V)_kk, which RZF
+    with perfect CSI at the BS leaves nearly flat over a slot (``python -m
+    linksim stats``). One complex gain per slot, g = sum y p^* / sum |p|^2
+    over the user's pilot REs (16 at N_f = 32: 10 log10(16 K) = 18 dB of
+    averaging), then y / g puts the symbols at the scale they were sent at,
+    as the classical link's one-tap equaliser does, instead of an SNR-dependent
+    fraction of the AGC's unit power: the estimate-and-divide a sigmoid
+    attention (weights in (0, 1)) cannot learn.
+
+    Input: y, pilots [..., num_ofdm_symbols, fft_size], tf.complex64 (pilots:
+    the user's pilot reference, zeros elsewhere).
+    Output: same shape as y.
+    """
+    num = tf.reduce_sum(y * tf.math.conj(pilots), axis=[-2, -1], keepdims=True)
+    den = tf.reduce_sum(tf.square(tf.abs(pilots)), axis=[-2, -1], keepdims=True)
+    gain = num / tf.complex(den, 0.0)
+    inverse = tf.math.conj(gain) / tf.complex(tf.square(tf.abs(gain)) + 1e-12, 0.0)
+    return y * inverse
+
+
+#: How a UE brings its received grid to a known level before decoding.
+UE_GAIN = {"agc": lambda y, pilots: automatic_gain_control(y),
+           "pilot_ls": pilot_gain_equalization}
+
+
 @keras.saving.register_keras_serializable("linksim")
 class SemanticSystem(keras.Model):
     """Encoder -> grid -> precoder -> channel -> decoder, for one variant.
@@ -121,6 +150,13 @@ class SemanticSystem(keras.Model):
     decoder_snr : bool
         The UE decoder knows its slot's SNR (False: the paper;
         ``SemanticDecoder``; ignored by ``djscc``).
+    decoder_conv : bool
+        Full convolutions in the UE decoder's restoration head (False: the
+        paper's depthwise-separable ones; ``SemanticDecoder``; ignored by ``djscc``).
+    ue_gain : "agc" | "pilot_ls"
+        The UE's level control before decoding, a key of :data:`UE_GAIN`:
+        :func:`automatic_gain_control` (unit received power) or
+        :func:`pilot_gain_equalization` (divide by the pilot-estimated gain).
     latent : "dense" | "conv"
         The semantic encoder's latent layer (``SemanticEncoder``; the paper:
         "dense"; ignored by ``djscc``).
@@ -154,7 +190,8 @@ class SemanticSystem(keras.Model):
     def __init__(self, scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
                  decoder_width: float = 1.0, ce_weight: float = 0.001, num_classes: int = 10,
                  latent: Literal["dense", "conv"] = "dense", decoder_blocks: int = 0,
-                 decoder_snr: bool = False, **kwargs) -> None:
+                 decoder_snr: bool = False, decoder_conv: bool = False,
+                 ue_gain: Literal["agc", "pilot_ls"] = "agc", **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.model_name = model
@@ -165,6 +202,8 @@ class SemanticSystem(keras.Model):
         self.latent = latent
         self.decoder_blocks = decoder_blocks
         self.decoder_snr = decoder_snr
+        self.decoder_conv = decoder_conv
+        self.ue_gain = ue_gain
         variant = SEMANTIC_MODELS[model]
         self.variant = variant
         self.mapper = GridMapper(scenario, name="ofdm_map")
@@ -176,7 +215,7 @@ class SemanticSystem(keras.Model):
                                            encoder_width, latent, name="encoder")
             self.decoder = SemanticDecoder(variant.pilot_guidance, num_classes,
                                            decoder_width, decoder_blocks, decoder_snr,
-                                           name="decoder")
+                                           decoder_conv, name="decoder")
         self.precoder = NeuralPrecoder(scenario, variant.residual, variant.regulariser,
                                        name="precoder")
         self.channel = OFDMChannel(name="channel")
@@ -207,8 +246,9 @@ class SemanticSystem(keras.Model):
         grid = self.mapper(tf.reshape(z, [-1, k, self.mapper.latent_dim]))    # [B, 1, K, S, F]
         x = self.precoder(grid, h, no, training=training)                     # [B, 1, M, S, F]
         # channel, then every UE decodes its own grid with its own pilot reference
-        y = automatic_gain_control(self.channel(x, h, no))                    # [B, K, S, F]
+        y = self.channel(x, h, no)                                            # [B, K, S, F]
         pilots = tf.tile(self.mapper.pilot_reference[None], [tf.shape(y)[0], 1, 1, 1])
+        y = UE_GAIN[self.ue_gain](y, pilots)
         images_hat, logits = self.decoder(tf.reshape(y, [-1, s, f]),
                                           tf.reshape(pilots, [-1, s, f]), tf.repeat(no, k),
                                           training=training)
@@ -280,7 +320,7 @@ class SemanticSystem(keras.Model):
 #: The SemanticConfig fields that shape a model besides ``model`` (SemanticSystem's keyword
 #: arguments of the same names): what a trained run must be rebuilt with to load its weights.
 ARCHITECTURE = ("encoder_width", "decoder_width", "ce_weight", "latent", "decoder_blocks",
-                "decoder_snr")
+                "decoder_snr", "decoder_conv", "ue_gain")
 
 
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
