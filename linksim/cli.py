@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -158,6 +159,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     return f"warning: {message}\n"
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM (``kill``, a scheduler's stop) ends work the way Ctrl-C does: finished work kept."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("train", "bench"):  # before TF is imported; 2x faster CPU convolutions
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    signal.signal(signal.SIGTERM, _terminate)
     from linksim.config import ConfigError
 
     try:

@@ -78,6 +78,29 @@ def test_run_writes_checkpoints_stops_on_the_time_budget_and_resumes_at_the_next
     assert train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)["status"] == "done"
 
 
+class _CtrlC(keras.callbacks.Callback):
+    """Presses Ctrl-C at the second step of epoch 1."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1 and batch == 1:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_marks_the_run_interrupted_keeps_the_last_epoch_and_resumes(tmp_path):
+    sc, out = _scenario(model="rzf"), tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path, callbacks=[_CtrlC()])
+    saved = json.loads((out / "state.json").read_text())
+    assert saved["status"] == "interrupted" and saved["epochs_done"] == 1
+    assert _epochs(out) == [0]                          # the epoch in progress is dropped
+    assert (out / "last.keras").is_file()
+    state = train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)
+    assert state["status"] == "done" and _epochs(out) == [0, 1]
+
+
 class _StepSizes(keras.callbacks.Callback):
     """Adam's step size in every epoch, read from the optimizer itself."""
 

@@ -8,7 +8,8 @@ so an interrupted run loses at most the epoch in progress):
 - ``last.weights.h5`` / ``best.weights.h5``: weights after the last epoch and
   after the epoch with the lowest validation loss;
 - ``state.json``: epochs done, best val loss, optimizer step, wall time, step size per epoch,
-  ``status`` (``running``, ``done``, ``early_stop``, ``time_budget``, ``nan``),
+  ``status`` (``running``, ``done``, ``early_stop``, ``time_budget``, ``nan``,
+  ``interrupted``),
   configuration, data source and provenance;
 - ``history.csv`` (Keras ``CSVLogger``, one row per epoch, appended on resume;
   rows of an epoch that is redone are dropped first), ``batches.csv``
@@ -16,7 +17,9 @@ so an interrupted run loses at most the epoch in progress):
   ``loss_curve.png`` and TensorBoard scalars in ``tensorboard/``.
 
 The time budget is checked after every step; the epoch in progress then ends
-early and is checkpointed as done.
+early and is checkpointed as done. Ctrl-C (or SIGTERM, which the CLI turns
+into the same interruption, e.g. ``kill`` of a background run) drops the epoch
+in progress and marks ``status`` ``interrupted``; the same command resumes.
 
 A NaN or infinite training loss (the ZF variant's collapse of seed 003's
 Fig. 10) stops the run at that step: nothing is saved from the poisoned
@@ -404,13 +407,18 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         _trim_epochs(out / log, initial_epoch)
     guard = _Guard(out, state, None if time_budget_min is None else 60.0 * time_budget_min)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience)
-    model.fit(_training(train_x, train_y, k, batch, scenario.seed, range(initial_epoch, epochs)),
-              validation_data=_validation(val_x, val_y, batch),
-              epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=train_slots // batch,
-              verbose=verbose, shuffle=False,
-              callbacks=[_StepSize(cfg, state), guard, stopper,
-                         keras.callbacks.CSVLogger(out / "history.csv", append=True),
-                         _Scalars(out / "tensorboard"), *(callbacks or [])])
+    try:
+        model.fit(_training(train_x, train_y, k, batch, scenario.seed, range(initial_epoch, epochs)),
+                  validation_data=_validation(val_x, val_y, batch),
+                  epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=train_slots // batch,
+                  verbose=verbose, shuffle=False,
+                  callbacks=[_StepSize(cfg, state), guard, stopper,
+                             keras.callbacks.CSVLogger(out / "history.csv", append=True),
+                             _Scalars(out / "tensorboard"), *(callbacks or [])])
+    except KeyboardInterrupt:  # Ctrl-C or (through the CLI) SIGTERM: the files hold the last epoch
+        state["status"] = "interrupted"
+        _write_state(out, state)
+        raise
     if state["status"] == "running":
         state["status"] = "early_stop" if stopper.stopped_epoch > 0 else "done"
     _write_state(out, state)
