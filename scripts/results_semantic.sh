@@ -8,7 +8,7 @@ py=${PYTHON:-python}
 # Fig. 10: every training run side by side (ZF included), plus the two runs under the earlier
 # total-power convention that chose lambda (kept as state/history/batches only)
 runs=()
-for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} \
+for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_conv_csi10/train_{full,no_pilot} \
          runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr,_convdec,_pilotls}/train_full runs/umi_4x4_conv/train_full_5ep \
          runs/umi_4x4_conv_deep/train_full_20ep runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
@@ -41,6 +41,11 @@ if [ -f runs/umi_4x4_conv/train_full_5ep/state.json ] && [ -f runs/umi_4x4_conv_
    && [ -f runs/umi_4x4_conv_pilotls/train_full/state.json ]; then
   "$py" -m linksim run scenarios/fig9_semantic_probes.yaml --out results/fig9_psnr/probes --no-progress
   "$py" -m linksim report results/fig9_psnr/probes
+fi
+# Outdated CSI at the BS (csi_error 0.1): Full against w/o Pilot (weights in runs/, where trained)
+if [ -f runs/umi_4x4_conv_csi10/train_full/state.json ] && [ -f runs/umi_4x4_conv_csi10/train_no_pilot/state.json ]; then
+  "$py" -m linksim run scenarios/fig9_semantic_csi10.yaml --out results/fig9_psnr/csi10 --no-progress
+  "$py" -m linksim report results/fig9_psnr/csi10
 fi
 # N_f = 64 and 128: weights in runs/ (not committed), where all four variants are trained
 accuracy_csvs=(results/fig9_psnr/fig9_semantic.csv)

@@ -237,6 +237,38 @@ def test_pilot_ls_equalization_restores_the_sent_grid_through_precoder_and_chann
     assert np.all(np.abs(agc[:, [1, 3]]) < 0.8)
 
 
+def test_outdated_csi_keeps_the_power_and_has_the_stated_error():
+    from linksim.semantic.system import outdated_csi
+    h, h_other = _channel(64, 32, seed=1), _channel(64, 32, seed=2)
+    assert outdated_csi(h, h_other, 0.0) is h
+    for e in (0.1, 0.5):
+        h_bs = outdated_csi(h, h_other, e).numpy()
+        np.testing.assert_allclose(np.mean(np.abs(h_bs) ** 2), 1.0, rtol=0.02)
+        nmse = np.mean(np.abs(h_bs - h.numpy()) ** 2)
+        np.testing.assert_allclose(nmse, 2 * (1 - np.sqrt(1 - e)), rtol=0.03)
+
+
+def test_the_bs_encodes_and_precodes_with_its_own_csi_and_the_channel_is_the_true_one():
+    """h_bs = h is perfect CSI (bit-identical output); another h_bs changes the output."""
+    sc = make_scenario()
+    model = SemanticSystem(sc, "rzf", encoder_width=0.25, csi_error=0.3)
+    model.build()  # before seeding: building runs a dummy slot through the noisy channel
+    inputs = _inputs(2, 32, no=(1e-4,))
+    runs = {}
+    for name, extra in (("perfect", {}), ("same", {"h_bs": inputs["h"]}),
+                        ("outdated", {"h_bs": _channel(2, 32, seed=7)})):
+        sionna.phy.config.seed = 4
+        runs[name] = model({**inputs, **extra})["reconstruction"].numpy()
+    np.testing.assert_array_equal(runs["perfect"], runs["same"])
+    # (an untrained decoder's outputs stay near 0.5; rounding would be < 1e-7)
+    assert np.abs(runs["outdated"] - runs["perfect"]).max() > 1e-5
+    # training draws the outdated CSI itself: a step runs and stays finite
+    model.channel_sampler = OnlineChannels(sc, ("rayleigh",))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    logs = model.train_step((inputs["images"], tf.zeros([2, K], tf.int32)))
+    assert np.isfinite(float(logs["loss"]))
+
+
 def _singular_channel(batch: int) -> tf.Tensor:
     """Users 0 and 1 have identical rows on every RE (exactly representable numbers)."""
     rows = np.array([[1, 1j, 0, 0], [1, 1j, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], np.complex64)

@@ -182,6 +182,8 @@ def test_fig10_labels_tell_runs_apart_by_latent_widths_and_the_drops_that_happen
     assert _label(state, (0.5, 1.5)) == ("full, N_f=32, lambda=0.001, latent=conv, widths=1/3, "
                                          "lr_drops=[16, 18]")
     assert _label(state, (1.0, 3.0)) == "full, N_f=32, lambda=0.001, latent=conv, lr_drops=[16, 18]"
-    state["semantic"] |= {"decoder_blocks": 3, "decoder_snr": True, "decoder_conv": True}
+    state["semantic"] |= {"decoder_blocks": 3, "decoder_snr": True, "decoder_conv": True,
+                          "ue_gain": "pilot_ls", "csi_error": 0.1}
     assert _label(state, (1.0, 3.0)) == ("full, N_f=32, lambda=0.001, latent=conv, decoder_blocks=3, "
-                                         "decoder_snr, decoder_conv, lr_drops=[16, 18]")
+                                         "decoder_snr, decoder_conv, ue_gain=pilot_ls, csi_error=0.1, "
+                                         "lr_drops=[16, 18]")

@@ -377,6 +377,10 @@ class SemanticConfig(Strict):
     decoder_conv: bool = Field(False, description="full 3x3 convolutions in the UE decoder's restoration "
                                                   "head instead of depthwise-separable ones (False: the "
                                                   "paper; linksim.semantic.decoder)")
+    csi_error: float = Field(
+        0.0, ge=0, le=1, description="normalised error of the BS's channel knowledge: it sees "
+                                     "sqrt(1-e) H + sqrt(e) H', H' an independent realisation "
+                                     "(0: perfect CSI, the paper; linksim.semantic.system)")
     ue_gain: Literal["agc", "pilot_ls"] = Field(
         "agc", description="UE level control before decoding: unit received power, or division by "
                            "the gain LS-estimated from the user's precoded pilots "

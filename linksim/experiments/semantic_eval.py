@@ -47,7 +47,7 @@ from linksim.experiments.sscc import (SlotLayout, experiment_meta, load_experime
                                       realisation_seed)
 from linksim.phy.channels import CHANNELS
 from linksim.phy.ofdm import resource_grid
-from linksim.semantic.system import ARCHITECTURE, SemanticSystem, build_system
+from linksim.semantic.system import ARCHITECTURE, SemanticSystem, build_system, outdated_csi
 
 COLUMNS = (
     "experiment", "model", "curve", "sweep", "channel", "fft_size", "snr_db", "no", "num_images",
@@ -187,7 +187,11 @@ class SemanticLink:
         sionna.phy.config.seed = realisation_seed(self.scenario, snr_db, batch_index)
         h = self.draw_channel(images.shape[0])
         no = tf.fill([images.shape[0]], tf.constant(10.0 ** (-snr_db / 10.0), tf.float32))
-        out = self._forward({"images": tf.constant(images, tf.float32) / 255.0, "h": h, "no": no})
+        inputs = {"images": tf.constant(images, tf.float32) / 255.0, "h": h, "no": no}
+        if self.system.csi_error:  # the BS's outdated CSI: the next draw of the same seed
+            inputs["h_bs"] = outdated_csi(h, self.draw_channel(images.shape[0]),
+                                          self.system.csi_error)
+        out = self._forward(inputs)
         pixels = np.clip(np.round(out["reconstruction"].numpy() * 255.0), 0, 255).astype(np.uint8)
         return pixels, out["logits"].numpy()
 

@@ -58,7 +58,7 @@ def _widths(state: dict) -> tuple:
 
 def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
     """What tells a run apart: variant, N_f, lambda, and any latent, widths (when not
-    the ones most runs share), decoder blocks, SNR gate or full convolutions, step-size drops (after these
+    the ones most runs share), decoder blocks, SNR gate or full convolutions, UE level control, CSI error, step-size drops (after these
     epochs) or power convention off the usual."""
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
@@ -81,6 +81,8 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                         if sem.get("decoder_blocks") else []),
                       *(["decoder_snr"] if sem.get("decoder_snr") else []),
                       *(["decoder_conv"] if sem.get("decoder_conv") else []),
+                      *([f"ue_gain={sem['ue_gain']}"] if sem.get("ue_gain", "agc") != "agc" else []),
+                      *([f"csi_error={sem['csi_error']:g}"] if sem.get("csi_error") else []),
                       *([f"lr_drops={list(drops)}"] if drops else []),
                       *(["power=total"] if power == "total" else [])])
 

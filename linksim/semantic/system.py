@@ -24,6 +24,7 @@ MSE and the PSNR stalled near 18 dB within a few epochs (results/README.md).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -126,6 +127,30 @@ def pilot_gain_equalization(y: tf.Tensor, pilots: tf.Tensor) -> tf.Tensor:
     return y * inverse
 
 
+def outdated_csi(h: tf.Tensor, h_other: tf.Tensor, error: float) -> tf.Tensor:
+    """What the BS knows of the channel: sqrt(1 - e) h + sqrt(e) h', h' an independent draw.
+
+    Why this model: seed 003 assumes perfect CSI at the BS, under which RZF
+    leaves each user a nearly flat effective channel and the UE's pilots have
+    little to do. Real BSs precode with estimated or outdated channels. The
+    first-order Gauss-Markov model of channel ageing mixes the true channel
+    with an independent realisation of the same model, so the error has the
+    channel's power, delay and angle statistics (its frequency correlation in
+    particular: the UE sees a smooth, not a white, residual). h_bs keeps the
+    channel's power; its normalised error E|h_bs - h|^2 / E|h|^2 is
+    2 (1 - sqrt(1 - e)), about e for small e (0.103 at e = 0.1).
+    In eval h' comes from the same scenario's channel; in training from the
+    training sampler (a bank slot may come from another of the mixed scenarios).
+
+    Input: h, h_other [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size],
+    tf.complex64. Output: the same shape (``h`` itself when error is 0).
+    """
+    if error == 0:
+        return h
+    return (tf.complex(math.sqrt(1.0 - error), 0.0) * h
+            + tf.complex(math.sqrt(error), 0.0) * h_other)
+
+
 #: How a UE brings its received grid to a known level before decoding.
 UE_GAIN = {"agc": lambda y, pilots: automatic_gain_control(y),
            "pilot_ls": pilot_gain_equalization}
@@ -153,6 +178,10 @@ class SemanticSystem(keras.Model):
     decoder_conv : bool
         Full convolutions in the UE decoder's restoration head (False: the
         paper's depthwise-separable ones; ``SemanticDecoder``; ignored by ``djscc``).
+    csi_error : float
+        e of :func:`outdated_csi`: the BS encodes and precodes with
+        ``inputs["h_bs"]``, which training draws with this error (0: perfect
+        CSI, the paper).
     ue_gain : "agc" | "pilot_ls"
         The UE's level control before decoding, a key of :data:`UE_GAIN`:
         :func:`automatic_gain_control` (unit received power) or
@@ -172,7 +201,9 @@ class SemanticSystem(keras.Model):
         the K images of each slot, image k for user k;
         ``h`` [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size],
         tf.complex64: channel (as ``linksim.phy.CHANNELS`` returns it);
-        ``no`` [batch_size], tf.float32: noise variance of each slot.
+        ``no`` [batch_size], tf.float32: noise variance of each slot;
+        optional ``h_bs``, shaped as ``h``: the BS's knowledge of it, for the
+        encoder's CSI and the precoder (default ``h``: perfect CSI).
 
     Output
     ------
@@ -191,7 +222,8 @@ class SemanticSystem(keras.Model):
                  decoder_width: float = 1.0, ce_weight: float = 0.001, num_classes: int = 10,
                  latent: Literal["dense", "conv"] = "dense", decoder_blocks: int = 0,
                  decoder_snr: bool = False, decoder_conv: bool = False,
-                 ue_gain: Literal["agc", "pilot_ls"] = "agc", **kwargs) -> None:
+                 ue_gain: Literal["agc", "pilot_ls"] = "agc", csi_error: float = 0.0,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.model_name = model
@@ -204,6 +236,7 @@ class SemanticSystem(keras.Model):
         self.decoder_snr = decoder_snr
         self.decoder_conv = decoder_conv
         self.ue_gain = ue_gain
+        self.csi_error = csi_error
         variant = SEMANTIC_MODELS[model]
         self.variant = variant
         self.mapper = GridMapper(scenario, name="ofdm_map")
@@ -235,16 +268,17 @@ class SemanticSystem(keras.Model):
 
     def call(self, inputs: dict[str, tf.Tensor], training: bool = False) -> dict[str, tf.Tensor]:
         images, h, no = inputs["images"], inputs["h"], inputs["no"]
+        h_bs = inputs.get("h_bs", h)
         sc = self.scenario
         k, m = sc.ue.num_users, sc.bs.array.num_ant
         s, f = sc.ofdm.num_ofdm_symbols, sc.ofdm.fft_size
         # BS: encode each user's image with its own |h_k| spectrum and the slot's N0
-        csi = tf.reduce_mean(tf.abs(h[:, :, 0, 0]), axis=3)                  # [B, K, M, F]
+        csi = tf.reduce_mean(tf.abs(h_bs[:, :, 0, 0]), axis=3)               # [B, K, M, F]
         csi = tf.reshape(tf.transpose(csi, [0, 1, 3, 2]), [-1, f, m])         # [B*K, F, M]
         z = self.encoder(tf.reshape(images, [-1, 32, 32, 3]), csi, tf.repeat(no, k),
                          training=training)                                   # [B*K, L]
         grid = self.mapper(tf.reshape(z, [-1, k, self.mapper.latent_dim]))    # [B, 1, K, S, F]
-        x = self.precoder(grid, h, no, training=training)                     # [B, 1, M, S, F]
+        x = self.precoder(grid, h_bs, no, training=training)                  # [B, 1, M, S, F]
         # channel, then every UE decodes its own grid with its own pilot reference
         y = self.channel(x, h, no)                                            # [B, K, S, F]
         pilots = tf.tile(self.mapper.pilot_reference[None], [tf.shape(y)[0], 1, 1, 1])
@@ -266,7 +300,11 @@ class SemanticSystem(keras.Model):
     def _draw_and_forward(self, data, training: bool):
         images, labels = data
         h, no = self.channel_sampler(tf.shape(images)[0])
-        outputs = self({"images": images, "h": h, "no": no}, training=training)
+        inputs = {"images": images, "h": h, "no": no}
+        if self.csi_error:
+            h_other = self.channel_sampler.channel(tf.shape(images)[0])
+            inputs["h_bs"] = outdated_csi(h, h_other, self.csi_error)
+        outputs = self(inputs, training=training)
         return images, labels, outputs
 
     def _update_metrics(self, images, labels, outputs, losses) -> dict[str, tf.Tensor]:
@@ -320,7 +358,7 @@ class SemanticSystem(keras.Model):
 #: The SemanticConfig fields that shape a model besides ``model`` (SemanticSystem's keyword
 #: arguments of the same names): what a trained run must be rebuilt with to load its weights.
 ARCHITECTURE = ("encoder_width", "decoder_width", "ce_weight", "latent", "decoder_blocks",
-                "decoder_snr", "decoder_conv", "ue_gain")
+                "decoder_snr", "decoder_conv", "ue_gain", "csi_error")
 
 
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
