@@ -9,7 +9,7 @@ py=${PYTHON:-python}
 # total-power convention that chose lambda (kept as state/history/batches only)
 runs=()
 for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_conv_csi10/train_{full,no_pilot} \
-         runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr,_convdec,_pilotls}/train_full runs/umi_4x4_conv/train_full_5ep \
+         runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr,_convdec,_pilotls}/train_full runs/umi_4x4_conv/train_{full,no_pilot}_5ep \
          runs/umi_4x4_conv_deep/train_full_20ep runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
@@ -38,7 +38,8 @@ done
 if [ -f runs/umi_4x4_conv/train_full_5ep/state.json ] && [ -f runs/umi_4x4_conv_deep/train_full/state.json ] \
    && [ -f runs/umi_4x4_conv_snr/train_full/state.json ] \
    && [ -f runs/umi_4x4_conv_deep_snr/train_full/state.json ] \
-   && [ -f runs/umi_4x4_conv_pilotls/train_full/state.json ]; then
+   && [ -f runs/umi_4x4_conv_pilotls/train_full/state.json ] \
+   && [ -f runs/umi_4x4_conv/train_no_pilot_5ep/state.json ]; then
   "$py" -m linksim run scenarios/fig9_semantic_probes.yaml --out results/fig9_psnr/probes --no-progress
   "$py" -m linksim report results/fig9_psnr/probes
 fi
