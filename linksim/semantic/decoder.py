@@ -44,9 +44,10 @@ Decisions where Table I is garbled or silent:
   only (tests/test_semantic.py measures it). Denoising at low SNR could use
   more context; each block (two SepConvs) widens the reach by two positions
   at ~36 k weights (width 1; 78 k at width 1.5). Measured (Fig. 10,
-  ``umi_4x4_conv_deep.yaml``): three blocks gave +0.2-0.3 dB training and
-  validation PSNR at equal epochs for 20 % more time per step -- a small
-  gain, so decoder depth is not what separates the models from the targets.
+  ``umi_4x4_conv_deep.yaml``): three blocks cost 20 % more time per step and
+  gave +0.2-0.3 dB validation PSNR after 5 epochs, growing with training to
+  +0.5 (7 dB) .. +0.8 dB (-7 dB) on the test set after 20 (Fig. 9): the best
+  N_f = 32 model of results/README.md.
 - ``conv`` (not the paper; False is Table I) uses full 3x3 convolutions in
   the restoration head (and the encoder's ``ResidualBlock`` for ``blocks``).
   Why: to measure whether the depthwise-separable convolutions that make the
