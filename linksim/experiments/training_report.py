@@ -58,8 +58,9 @@ def _widths(state: dict) -> tuple:
 
 def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
     """What tells a run apart: variant, N_f, lambda, and any latent, widths (when not
-    the ones most runs share), decoder blocks, SNR gate or full convolutions, UE level control, CSI error, step-size drops (after these
-    epochs) or power convention off the usual."""
+    the ones most runs share), decoder options (blocks, SNR gate, full convolutions),
+    UE level control, CSI error, step-size drops (after these epochs) or power
+    convention off the usual."""
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
     widths, rates = _widths(state), state.get("learning_rates") or {}

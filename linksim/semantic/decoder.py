@@ -94,7 +94,7 @@ def fold_grid(y: tf.Tensor) -> tf.Tensor:
     return tf.reshape(real, [-1, 8, 8, channels])
 
 
-def _sepconv(filters: int, activation: str | None = None, bn: bool = False,
+def _conv3x3(filters: int, activation: str | None = None, bn: bool = False,
              separable: bool = True) -> list[keras.layers.Layer]:
     """3x3 SepConv (or Conv with ``separable=False``), with BN before ``activation`` if ``bn``."""
     conv = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
@@ -119,7 +119,7 @@ class SepResBlock(keras.layers.Layer):
     def __init__(self, channels: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.channels = channels
-        self.body = keras.Sequential([*_sepconv(channels, "relu", bn=True),
+        self.body = keras.Sequential([*_conv3x3(channels, "relu", bn=True),
                                       keras.layers.SeparableConv2D(channels, 3, padding="same",
                                                                    use_bias=False),
                                       BatchNorm()], name="body")
@@ -144,7 +144,7 @@ class ClassificationHead(keras.layers.Layer):
         self.width = width
         layers: list[keras.layers.Layer] = []
         for f in (16, 32, 64):
-            layers += _sepconv(_scaled(f, width), "relu") + [keras.layers.MaxPooling2D(2)]
+            layers += _conv3x3(_scaled(f, width), "relu") + [keras.layers.MaxPooling2D(2)]
         layers += [keras.layers.Flatten(),
                    keras.layers.Dense(_scaled(128, width), activation="relu"),
                    keras.layers.Dense(num_classes)]
@@ -205,14 +205,16 @@ class SemanticDecoder(keras.layers.Layer):
         self.conv = conv
         self.attention: keras.Sequential | None = None
         self.noise_gate: keras.layers.Dense | None = None
-        sep = not conv
+        sep = not conv  # Table I: depthwise-separable
         block = ResidualBlock if conv else SepResBlock
         self.restoration = keras.Sequential(
             [keras.layers.Conv2D(_scaled(128, width), 1, activation="relu"),
              *[block(_scaled(128, width)) for _ in range(blocks)],
-             keras.layers.UpSampling2D(2), *_sepconv(_scaled(64, width), "relu", True, sep),
-             keras.layers.UpSampling2D(2), *_sepconv(_scaled(32, width), "relu", True, sep),
-             *_sepconv(_scaled(16, width), "relu", separable=sep),
+             keras.layers.UpSampling2D(2),
+             *_conv3x3(_scaled(64, width), "relu", bn=True, separable=sep),
+             keras.layers.UpSampling2D(2),
+             *_conv3x3(_scaled(32, width), "relu", bn=True, separable=sep),
+             *_conv3x3(_scaled(16, width), "relu", separable=sep),
              keras.layers.Conv2D(3, 3, padding="same", activation="sigmoid")],
             name="restoration")
         self.classifier = ClassificationHead(num_classes, width, name="classification")
@@ -224,9 +226,9 @@ class SemanticDecoder(keras.layers.Layer):
                                                  activation="sigmoid", name="noise_gate")
         if self.pilot_guidance:
             self.attention = keras.Sequential(
-                [*_sepconv(_scaled(64, self.width), "relu", bn=True),
-                 *_sepconv(_scaled(64, self.width), "relu", bn=True),
-                 *_sepconv(channels, "sigmoid")], name="pilot_attention")
+                [*_conv3x3(_scaled(64, self.width), "relu", bn=True),
+                 *_conv3x3(_scaled(64, self.width), "relu", bn=True),
+                 *_conv3x3(channels, "sigmoid")], name="pilot_attention")
 
     def call(self, y: tf.Tensor, pilots: tf.Tensor, no: tf.Tensor | None = None,
              training: bool = False):

@@ -122,9 +122,7 @@ def pilot_gain_equalization(y: tf.Tensor, pilots: tf.Tensor) -> tf.Tensor:
     """
     num = tf.reduce_sum(y * tf.math.conj(pilots), axis=[-2, -1], keepdims=True)
     den = tf.reduce_sum(tf.square(tf.abs(pilots)), axis=[-2, -1], keepdims=True)
-    gain = num / tf.complex(den, 0.0)
-    inverse = tf.math.conj(gain) / tf.complex(tf.square(tf.abs(gain)) + 1e-12, 0.0)
-    return y * inverse
+    return tf.math.divide_no_nan(y, num / tf.complex(den, 0.0))
 
 
 def outdated_csi(h: tf.Tensor, h_other: tf.Tensor, error: float) -> tf.Tensor:
