@@ -10,7 +10,7 @@ py=${PYTHON:-python}
 runs=()
 for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_conv_csi10/train_{full,no_pilot} \
          runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr,_convdec,_pilotls}/train_full runs/umi_4x4_conv/train_{full,no_pilot}_5ep \
-         runs/umi_4x4_conv_deep/train_full_20ep runs/umi_4x4_nf128_conv/train_full \
+         runs/umi_4x4_conv_deep/train_full_{20ep,bs8} runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
   [ -f "$r/state.json" ] && runs+=("$r")
