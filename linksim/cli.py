@@ -137,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--time-budget", type=float, default=None, metavar="MIN",
                        help="stop after MIN minutes of training (checkpoint kept; resume later)")
     train.add_argument("--batch-size", type=int, default=None, metavar="B",
-                       help="slots per batch, num_users images each (default: semantic.batch_size)")
+                       help="slots per batch, num_users images each (default: semantic.batch_size); "
+                            "a resumed run may change it")
     train.add_argument("--quick", action="store_true",
                        help="smoke test: narrow model, 64 images, 2 epochs; written to <out>/quick")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")

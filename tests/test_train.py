@@ -124,6 +124,20 @@ def test_step_size_drops_follow_the_epoch_count_and_may_be_added_on_resume(tmp_p
     assert json.loads((out / "state.json").read_text())["learning_rates"]["3"] == pytest.approx(2.5e-4)
 
 
+def test_batch_size_may_change_on_resume_and_is_recorded_per_epoch(tmp_path):
+    sc, out = _scenario(model="rzf"), tmp_path / "run"  # semantic.batch_size 4
+    state = train(sc, out, epochs=1, verbose=0, cache_dir=tmp_path)
+    assert state["optimizer_step"] == 9 // 4 and state["semantic"]["batch_size"] == 4
+    # a schedule setting like the step-size drops: resuming with another one is allowed
+    state = train(sc, out, epochs=2, batch_size=2, verbose=0, cache_dir=tmp_path)
+    assert state["status"] == "done" and state["optimizer_step"] == 9 // 4 + 9 // 2
+    assert state["batch_slots_by_epoch"] == {"0": 4, "1": 2} and state["batch_slots"] == 2
+    assert json.loads((out / "state.json").read_text())["batch_slots_by_epoch"] == {"0": 4, "1": 2}
+    # a new run records the batch it trains with, not the scenario's
+    assert train(sc, tmp_path / "new", epochs=1, batch_size=2, verbose=0,
+                 cache_dir=tmp_path)["semantic"]["batch_size"] == 2
+
+
 def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     loss_fn = SemanticSystem.semantic_loss
 
@@ -187,3 +201,9 @@ def test_fig10_labels_tell_runs_apart_by_latent_widths_and_the_drops_that_happen
     assert _label(state, (1.0, 3.0)) == ("full, N_f=32, lambda=0.001, latent=conv, decoder_blocks=3, "
                                          "decoder_snr, decoder_conv, ue_gain=pilot_ls, csi_error=0.1, "
                                          "lr_drops=[16, 18]")
+    # batch sizes off the default: the last one for older runs, else every one, in order
+    base = _label(state, (1.0, 3.0))
+    assert _label(state | {"batch_slots": 32}, (1.0, 3.0)) == base
+    assert _label(state | {"batch_slots": 8}, (1.0, 3.0)) == base + ", batch_slots=8"
+    assert _label(state | {"batch_slots": 8, "batch_slots_by_epoch": {"0": 32, "1": 32, "2": 8}},
+                  (1.0, 3.0)) == base + ", batch_slots=32/8"

@@ -204,7 +204,7 @@ def learning_rate(cfg: SemanticConfig, epoch: int) -> float:
 
 
 class _StepSize(keras.callbacks.Callback):
-    """Sets :func:`learning_rate` at every epoch start and records it in ``state.json``.
+    """Sets :func:`learning_rate` at every epoch start; records it and the batch size in ``state.json``.
 
     A function of the epoch number alone, so a resumed run is on the same
     schedule as an uninterrupted one. Not Keras's ``LearningRateScheduler``:
@@ -212,14 +212,15 @@ class _StepSize(keras.callbacks.Callback):
     shift the columns of a ``history.csv`` that a resumed run appends to.
     """
 
-    def __init__(self, cfg: SemanticConfig, state: dict[str, Any]) -> None:
+    def __init__(self, cfg: SemanticConfig, state: dict[str, Any], batch_slots: int) -> None:
         super().__init__()
-        self.cfg, self.state = cfg, state
+        self.cfg, self.state, self.batch_slots = cfg, state, batch_slots
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         rate = learning_rate(self.cfg, epoch)
         self.model.optimizer.learning_rate = rate
         self.state.setdefault("learning_rates", {})[str(epoch)] = rate
+        self.state.setdefault("batch_slots_by_epoch", {})[str(epoch)] = self.batch_slots
 
 
 def trained_on(scenario: Scenario) -> dict[str, Any]:
@@ -228,11 +229,12 @@ def trained_on(scenario: Scenario) -> dict[str, Any]:
     Seed (it fixes the validation split and the data order), grid, channel,
     arrays, users, precoder (its power convention sets the SNR scale) and the
     semantic section, except the stopping rules (epochs, patience) and the
-    step-size drops that a resumed run may extend.
+    schedule a resumed run may change: the step-size drops and the batch size
+    (``state.json`` records both per epoch).
     """
     dump = scenario.model_dump(mode="json", include={"seed", "ofdm", "channel", "bs", "ue",
                                                      "precoder", "semantic"})
-    for key in ("epochs", "patience", "lr_drops", "lr_drop_factor"):
+    for key in ("epochs", "patience", "lr_drops", "lr_drop_factor", "batch_size"):
         dump["semantic"].pop(key, None)
     return dump
 
@@ -337,7 +339,8 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         Output directory (see the module docstring for its files).
     epochs, batch_size : int or None
         Override ``semantic.epochs`` (total, counting resumed epochs) and
-        ``semantic.batch_size`` (slots).
+        ``semantic.batch_size`` (slots; a resumed run may change it, as it may
+        add step-size drops).
     time_budget_min : float or None
         Stop after this many minutes of training in this invocation.
     verbose : int
@@ -357,9 +360,8 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
     ConfigError
         Unreadable data, or ``out`` holds a run of another variant.
     """
-    cfg = scenario.semantic
-    epochs = epochs or cfg.epochs
-    batch = batch_size or cfg.batch_size
+    cfg = scenario.semantic.model_copy(update={"batch_size": batch_size or scenario.semantic.batch_size})
+    epochs, batch = epochs or cfg.epochs, cfg.batch_size
     out.mkdir(parents=True, exist_ok=True)
     state_path, last = out / "state.json", out / "last.keras"
     resume = last.is_file() and state_path.is_file()
@@ -412,7 +414,7 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
                   validation_data=_validation(val_x, val_y, batch),
                   epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=train_slots // batch,
                   verbose=verbose, shuffle=False,
-                  callbacks=[_StepSize(cfg, state), guard, stopper,
+                  callbacks=[_StepSize(cfg, state, batch), guard, stopper,
                              keras.callbacks.CSVLogger(out / "history.csv", append=True),
                              _Scalars(out / "tensorboard"), *(callbacks or [])])
     except KeyboardInterrupt:  # Ctrl-C or (through the CLI) SIGTERM: the files hold the last epoch

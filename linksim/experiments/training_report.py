@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from linksim.config import ConfigError  # noqa: E402
+from linksim.config.schema import SemanticConfig  # noqa: E402
 from linksim.experiments.plots import save_figure  # noqa: E402
 from linksim.experiments.provenance import provenance  # noqa: E402
 from linksim.experiments.results import ResultTable, write_json  # noqa: E402
@@ -56,11 +57,19 @@ def _widths(state: dict) -> tuple:
     return sem.get("encoder_width"), sem.get("decoder_width")
 
 
+def _batch_slots(state: dict) -> list[int]:
+    """The batch sizes (slots) a run trained with, in order: per epoch where ``state.json``
+    records them, else the last invocation's (runs from before the per-epoch record)."""
+    by_epoch = state.get("batch_slots_by_epoch") or {}
+    sizes = [by_epoch[e] for e in sorted(by_epoch, key=int)] or [state.get("batch_slots")]
+    return list(dict.fromkeys(s for s in sizes if s is not None))
+
+
 def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
     """What tells a run apart: variant, N_f, lambda, and any latent, widths (when not
     the ones most runs share), decoder options (blocks, SNR gate, full convolutions),
-    UE level control, CSI error, step-size drops (after these epochs) or power
-    convention off the usual."""
+    UE level control, CSI error, step-size drops (after these epochs), batch sizes
+    other than the default, or power convention off the usual."""
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
     widths, rates = _widths(state), state.get("learning_rates") or {}
@@ -71,6 +80,7 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
         if previous is not None and rates[epoch] != previous:
             drops.append(int(epoch))
         previous = rates[epoch]
+    default_batch = SemanticConfig.model_fields["batch_size"].default
     # runs from before precoder.power (no "trained_on") used what is now "total"
     power = (state.get("trained_on") or {}).get("precoder", {}).get("power", "total")
     return ", ".join([state["model"], *([f"N_f={nf}"] if nf else []),
@@ -85,6 +95,8 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                       *([f"ue_gain={sem['ue_gain']}"] if sem.get("ue_gain", "agc") != "agc" else []),
                       *([f"csi_error={sem['csi_error']:g}"] if sem.get("csi_error") else []),
                       *([f"lr_drops={list(drops)}"] if drops else []),
+                      *([f"batch_slots={'/'.join(map(str, batches))}"]
+                        if (batches := _batch_slots(state)) and batches != [default_batch] else []),
                       *(["power=total"] if power == "total" else [])])
 
 
