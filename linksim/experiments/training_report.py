@@ -57,6 +57,9 @@ def _widths(state: dict) -> tuple:
     return sem.get("encoder_width"), sem.get("decoder_width")
 
 
+_DEFAULT_BATCH = SemanticConfig.model_fields["batch_size"].default  # not named in the labels
+
+
 def _batch_slots(state: dict) -> list[int]:
     """The batch sizes (slots) a run trained with, in order: per epoch where ``state.json``
     records them, else the last invocation's (runs from before the per-epoch record)."""
@@ -80,7 +83,6 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
         if previous is not None and rates[epoch] != previous:
             drops.append(int(epoch))
         previous = rates[epoch]
-    default_batch = SemanticConfig.model_fields["batch_size"].default
     # runs from before precoder.power (no "trained_on") used what is now "total"
     power = (state.get("trained_on") or {}).get("precoder", {}).get("power", "total")
     return ", ".join([state["model"], *([f"N_f={nf}"] if nf else []),
@@ -96,7 +98,7 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                       *([f"csi_error={sem['csi_error']:g}"] if sem.get("csi_error") else []),
                       *([f"lr_drops={list(drops)}"] if drops else []),
                       *([f"batch_slots={'/'.join(map(str, batches))}"]
-                        if (batches := _batch_slots(state)) and batches != [default_batch] else []),
+                        if (batches := _batch_slots(state)) and batches != [_DEFAULT_BATCH] else []),
                       *(["power=total"] if power == "total" else [])])
 
 
