@@ -139,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=None, metavar="B",
                        help="slots per batch, num_users images each (default: semantic.batch_size); "
                             "a resumed run may change it")
+    train.add_argument("--init-from", type=Path, default=None, metavar="DIR",
+                       help="start a new run from the weights in DIR (a 'linksim train' output "
+                            "or a models/ folder) with a fresh optimizer: continue a committed "
+                            "model in another session, or fine-tune it on another channel; the "
+                            "architecture must match")
     train.add_argument("--quick", action="store_true",
                        help="smoke test: narrow model, 64 images, 2 epochs; written to <out>/quick")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -310,7 +315,7 @@ def _train(args) -> int:
     if args.quick:
         scenario, out = quick_scenario(scenario), out / "quick"
     state = train(scenario, out, epochs=args.epochs, batch_size=args.batch_size,
-                  time_budget_min=args.time_budget, verbose=0 if args.no_progress else 1)
+                  init_from=args.init_from, time_budget_min=args.time_budget, verbose=0 if args.no_progress else 1)
     where = state.get("nan_at")
     detail = f" at epoch {where['epoch']} step {where['step']}" if where else ""
     print(f"{state['status']}{detail}: {state['epochs_done']} epoch(s) kept, best val loss "

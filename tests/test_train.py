@@ -101,6 +101,43 @@ def test_ctrl_c_marks_the_run_interrupted_keeps_the_last_epoch_and_resumes(tmp_p
     assert state["status"] == "done" and _epochs(out) == [0, 1]
 
 
+def test_a_warm_start_loads_the_weights_starts_a_fresh_optimizer_and_resumes(tmp_path):
+    sc, source, out = _scenario(model="rzf"), tmp_path / "source", tmp_path / "warm"
+    train(sc, source, epochs=1, verbose=0, cache_dir=tmp_path)
+    capture = _Capture()
+    state = train(sc, out, epochs=1, init_from=source, verbose=0, cache_dir=tmp_path,
+                  callbacks=[capture])
+    for theirs, ours in zip(_weights(source / "last.keras"), capture.weights, strict=True):
+        np.testing.assert_array_equal(theirs, ours)   # epoch 0 is the source's best and last
+    assert capture.step == 0                            # the optimizer starts fresh
+    assert state["epochs_done"] == 1 and state["optimizer_step"] == 9 // 4
+    assert state["init_from"]["epochs_trained"] == 1
+    assert state["init_from"]["weights"] == str(source / "best.weights.h5")
+    # the same command resumes the warm-started run from its own checkpoint
+    capture = _Capture()
+    state = train(sc, out, epochs=2, init_from=source, verbose=0, cache_dir=tmp_path,
+                  callbacks=[capture])
+    assert capture.step == 9 // 4 and state["epochs_done"] == 2 and _epochs(out) == [0, 1]
+    # ... but not from other weights
+    train(sc, tmp_path / "other", epochs=1, batch_size=2, verbose=0, cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match="holds a run not started from"):
+        train(sc, out, epochs=3, init_from=tmp_path / "other", verbose=0, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("semantic, source, message", [
+    ({"model": "rzf", "decoder_width": 0.5}, "source", "semantic.decoder_width=0.25, this scenario has 0.5"),
+    ({"model": "full"}, "source", "holds a 'rzf' model, not 'full'"),
+    ({"model": "rzf"}, "missing", "--init-from: no trained 'rzf' model in"),
+])
+def test_a_warm_start_from_weights_that_do_not_fit_is_refused_before_training(
+        tmp_path, semantic, source, message):
+    train(_scenario(model="rzf"), tmp_path / "source", epochs=1, verbose=0, cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        train(_scenario(**semantic), tmp_path / "warm", epochs=1, init_from=tmp_path / source,
+              verbose=0, cache_dir=tmp_path)
+    assert not (tmp_path / "warm").exists()
+
+
 class _StepSizes(keras.callbacks.Callback):
     """Adam's step size in every epoch, read from the optimizer itself."""
 
@@ -174,6 +211,7 @@ def test_train_report_rejects_a_directory_without_a_run(tmp_path, capsys):
 @pytest.mark.parametrize("flags, message", [
     (["--model", "bogus"], "--model 'bogus': not a semantic model; allowed: full, no_pilot"),
     (["--epochs", "0"], "--epochs: 0 -- must be positive"),
+    (["--init-from", "nowhere"], "--init-from: no trained 'full' model in "),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, flags, message):
     path = tmp_path / "s.yaml"
@@ -207,3 +245,5 @@ def test_fig10_labels_tell_runs_apart_by_latent_widths_and_the_drops_that_happen
     assert _label(state | {"batch_slots": 8}, (1.0, 3.0)) == base + ", batch_slots=8"
     assert _label(state | {"batch_slots": 8, "batch_slots_by_epoch": {"0": 32, "1": 32, "2": 8}},
                   (1.0, 3.0)) == base + ", batch_slots=32/8"
+    assert _label(state | {"init_from": {"epochs_trained": 24}}, (1.0, 3.0)) == (
+        base + ", warm start after 24 ep.")

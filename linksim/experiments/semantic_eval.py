@@ -80,21 +80,23 @@ class TrainedWeights:
                 "train_commit": (s.get("provenance") or {}).get("git_commit")}
 
 
-def _read_state(path: Path) -> dict:
+def _read_state(path: Path, key: str = "weights") -> dict:
     """A weights folder's ``state.json``; ConfigError (not a traceback) when it is unreadable."""
     try:
         state = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"weights: {path} is not a readable state file ({err}); "
+        raise ConfigError(f"{key}: {path} is not a readable state file ({err}); "
                           f"re-export or retrain the model") from None
     if not isinstance(state, dict):
-        raise ConfigError(f"weights: {path} is not a readable state file (not a JSON object); "
+        raise ConfigError(f"{key}: {path} is not a readable state file (not a JSON object); "
                           f"re-export or retrain the model")
     return state
 
 
-def find_weights(pattern: str, scenario: Scenario, model: str) -> TrainedWeights:
+def find_weights(pattern: str, scenario: Scenario, model: str, key: str = "weights") -> TrainedWeights:
     """Resolve ``pattern`` for ``model`` (working directory first, then the linksim source tree).
+
+    ``key`` names the setting or flag the pattern came from in error messages.
 
     Raises
     ------
@@ -104,24 +106,41 @@ def find_weights(pattern: str, scenario: Scenario, model: str) -> TrainedWeights
     """
     rel = Path(pattern.format(scenario=scenario.name, model=model))
     roots = [Path.cwd(), Path(linksim.__file__).resolve().parent.parent]
-    candidates = [rel] if rel.is_absolute() else [root / rel for root in roots]
+    # from the source tree itself, both roots are one: name it once
+    candidates = [rel] if rel.is_absolute() else list(dict.fromkeys(root / rel for root in roots))
     for folder in candidates:
         state_path = folder / "state.json"
         for name in ("best.weights.h5", "last.weights.h5"):
             if state_path.is_file() and (folder / name).is_file():
-                state = _read_state(state_path)
+                state = _read_state(state_path, key)
                 if state.get("model") != model:
-                    raise ConfigError(f"weights: {folder} holds a {state.get('model')!r} model, "
+                    raise ConfigError(f"{key}: {folder} holds a {state.get('model')!r} model, "
                                       f"not {model!r}")
                 power = state.get("trained_on", {}).get("precoder", {}).get("power")
                 if power not in (None, scenario.precoder.power):
-                    raise ConfigError(f"weights: {folder} was trained with precoder.power={power}, "
+                    raise ConfigError(f"{key}: {folder} was trained with precoder.power={power}, "
                                       f"this scenario uses {scenario.precoder.power} (another SNR "
                                       f"scale); retrain or set precoder.power: {power}")
                 return TrainedWeights(model, folder / name, state)
-    raise ConfigError(f"weights: no trained {model!r} model in {' or '.join(map(str, candidates))}; "
+    raise ConfigError(f"{key}: no trained {model!r} model in {' or '.join(map(str, candidates))}; "
                       f"train it with: python -m linksim train <scenario.yaml> --model {model} "
                       f"--out {rel}")
+
+
+def load_weights_into(system: SemanticSystem, path: Path, scenario: Scenario,
+                      key: str = "weights") -> None:
+    """``system.load_weights(path)``, with a one-line ConfigError naming ``key`` when they do not fit."""
+    try:
+        system.load_weights(path)
+    except ValueError as err:  # Keras: shape or layer mismatch
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(f"{key}: {path} does not fit this scenario's grid, arrays and model "
+                          f"(N_f={scenario.ofdm.fft_size}, {scenario.ue.num_users} users): "
+                          f"{first}") from None
+    except (OSError, KeyError, TypeError) as err:  # h5py: truncated or not an HDF5 file
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"{key}: {path} is not a readable Keras weights file "
+                          f"({first}); re-export or retrain the model") from None
 
 
 def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
@@ -132,17 +151,7 @@ def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
     system = build_system(scenario, scenario.semantic.model_copy(update={
         "model": trained.model, **defaults, "ce_weight": 0.01,
         **{key: sem[key] for key in ARCHITECTURE if key in sem}}))
-    try:
-        system.load_weights(trained.path)
-    except ValueError as err:  # Keras: shape or layer mismatch
-        first = str(err).strip().splitlines()[0]
-        raise ConfigError(f"weights: {trained.path} does not fit this scenario's grid and arrays "
-                          f"(N_f={scenario.ofdm.fft_size}, {scenario.ue.num_users} users): "
-                          f"{first}") from None
-    except (OSError, KeyError, TypeError) as err:  # h5py: truncated or not an HDF5 file
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise ConfigError(f"weights: {trained.path} is not a readable Keras weights file "
-                          f"({first}); re-export or retrain the model") from None
+    load_weights_into(system, trained.path, scenario)
     return system
 
 

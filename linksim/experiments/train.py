@@ -26,6 +26,14 @@ Fig. 10) stops the run at that step: nothing is saved from the poisoned
 weights, the files above keep the last good epoch, and ``status`` is
 ``"nan"``. That is a result, so :func:`train` returns normally.
 
+Warm start (``init_from``): a new run may begin from another run's weights
+(a ``linksim train`` directory or a committed ``models/…`` folder) with a fresh
+optimizer and its own epoch count and schedule. Why: sessions on a small
+machine are shorter than the training these models need, and only best
+weights (not the optimizer state) are small enough to commit; a warm start
+continues from them, or fine-tunes a model on another channel. ``state.json``
+records where the weights came from and how long they had been trained.
+
 Determinism: Keras, NumPy and Sionna are seeded from ``scenario.seed`` and
 the epoch the run starts at, and the training images are shuffled (then
 grouped into slots of ``num_users``) with a seed derived from the epoch number, so a resumed run sees the same data order as
@@ -52,8 +60,13 @@ from linksim.config import ConfigError, Scenario
 from linksim.config.schema import SemanticConfig
 from linksim.data import DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
+from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load_weights_into
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
 from linksim.semantic.system import SemanticSystem, build_system
+
+#: SemanticConfig fields that shape the weights: a warm start needs them equal.
+WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", "decoder_snr",
+                  "decoder_conv")
 
 
 def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
@@ -324,8 +337,25 @@ def quick_scenario(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"semantic": cfg})
 
 
+def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> TrainedWeights:
+    """The weights a warm start loads, checked to fit ``cfg``'s model before anything is written.
+
+    Raises ConfigError (one line, ``--init-from``) for a missing or unreadable
+    source, another variant, or another architecture, before Keras would.
+    """
+    trained = find_weights(str(source), scenario, cfg.model, key="--init-from")
+    recorded = trained.state.get("semantic") or {}
+    for key in WEIGHT_SHAPING:
+        theirs = recorded.get(key, SemanticConfig.model_fields[key].default)
+        if theirs != getattr(cfg, key):
+            raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
+                              f"{theirs}, this scenario has {getattr(cfg, key)}; its weights do not fit")
+    return trained
+
+
 def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
-          batch_size: int | None = None, time_budget_min: float | None = None,
+          batch_size: int | None = None, init_from: Path | None = None,
+          time_budget_min: float | None = None,
           verbose: int = 1, cache_dir: Path | None = DEFAULT_CACHE,
           callbacks: list[keras.callbacks.Callback] | None = None) -> dict[str, Any]:
     """Train ``scenario.semantic`` into ``out`` (resuming from ``out/last.keras`` if present).
@@ -341,6 +371,10 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         Override ``semantic.epochs`` (total, counting resumed epochs) and
         ``semantic.batch_size`` (slots; a resumed run may change it, as it may
         add step-size drops).
+    init_from : Path or None
+        Start a new run from the weights in this directory (``best.weights.h5``,
+        else ``last.weights.h5``, with its ``state.json``); the optimizer starts
+        fresh. Re-running with the same ``out`` and ``init_from`` resumes.
     time_budget_min : float or None
         Stop after this many minutes of training in this invocation.
     verbose : int
@@ -358,10 +392,12 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
     Raises
     ------
     ConfigError
-        Unreadable data, or ``out`` holds a run of another variant.
+        Unreadable data, ``out`` holds a run of another variant (or one not
+        started from ``init_from``), or ``init_from`` does not fit.
     """
     cfg = scenario.semantic.model_copy(update={"batch_size": batch_size or scenario.semantic.batch_size})
     epochs, batch = epochs or cfg.epochs, cfg.batch_size
+    warm = None if init_from is None else _warm_source(scenario, cfg, init_from)
     out.mkdir(parents=True, exist_ok=True)
     state_path, last = out / "state.json", out / "last.keras"
     resume = last.is_file() and state_path.is_file()
@@ -374,6 +410,9 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         if changed:
             raise ConfigError(f"{out} holds a run trained with other settings "
                               f"({', '.join(changed)}); use another --out or delete it")
+        if warm is not None and (state.get("init_from") or {}).get("sha256_16") != warm.digest:
+            raise ConfigError(f"--init-from: {out} holds a run not started from {init_from}; it "
+                              f"resumes from its own checkpoint: drop --init-from or use another --out")
         model: SemanticSystem = keras.models.load_model(last)
         initial_epoch = int(state["epochs_done"])
     else:
@@ -386,6 +425,9 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         for stale in ("history.csv", "batches.csv"):
             (out / stale).unlink(missing_ok=True)
         model = build_system(scenario, cfg)
+        if warm is not None:
+            load_weights_into(model, warm.path, scenario, key="--init-from")
+            state["init_from"] = warm.summary
         # no XLA: slower for these convolutions on CPU (see linksim.semantic.throughput)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), jit_compile=False)
         initial_epoch = 0

@@ -72,7 +72,8 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
     """What tells a run apart: variant, N_f, lambda, and any latent, widths (when not
     the ones most runs share), decoder options (blocks, SNR gate, full convolutions),
     UE level control, CSI error, step-size drops (after these epochs), batch sizes
-    other than the default, or power convention off the usual."""
+    other than the default, power convention off the usual, or a warm start (its
+    epochs count from 0 again; the label says how many its weights had before)."""
     nf, sem = state.get("fft_size"), state.get("semantic") or {}
     ce, latent = sem.get("ce_weight"), sem.get("latent", "dense")
     widths, rates = _widths(state), state.get("learning_rates") or {}
@@ -99,7 +100,9 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                       *([f"lr_drops={list(drops)}"] if drops else []),
                       *([f"batch_slots={'/'.join(map(str, batches))}"]
                         if (batches := _batch_slots(state)) and batches != [_DEFAULT_BATCH] else []),
-                      *(["power=total"] if power == "total" else [])])
+                      *(["power=total"] if power == "total" else []),
+                      *([f"warm start after {init.get('epochs_trained')} ep."]
+                        if (init := state.get("init_from")) else [])])
 
 
 def training_report(run_dirs: list[Path], out_dir: Path) -> list[Path]:
