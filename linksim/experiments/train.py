@@ -62,11 +62,7 @@ from linksim.data import DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
 from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load_weights_into
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
-from linksim.semantic.system import SemanticSystem, build_system
-
-#: SemanticConfig fields that shape the weights: a warm start needs them equal.
-WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", "decoder_snr",
-                  "decoder_conv")
+from linksim.semantic.system import WEIGHT_SHAPING, SemanticSystem, build_system
 
 
 def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:

@@ -357,6 +357,10 @@ class SemanticSystem(keras.Model):
 #: arguments of the same names): what a trained run must be rebuilt with to load its weights.
 ARCHITECTURE = ("encoder_width", "decoder_width", "ce_weight", "latent", "decoder_blocks",
                 "decoder_snr", "decoder_conv", "ue_gain", "csi_error")
+#: The ARCHITECTURE fields that set the weights' shapes (the others change only the loss or the
+#: signal path): what a warm start (``linksim train --init-from``) needs equal.
+WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", "decoder_snr",
+                  "decoder_conv")
 
 
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
