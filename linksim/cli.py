@@ -143,7 +143,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="start a new run from the weights in DIR (a 'linksim train' output "
                             "or a models/ folder) with a fresh optimizer: continue a committed "
                             "model in another session, or fine-tune it on another channel; the "
-                            "architecture must match")
+                            "architecture must match, except that semantic.decoder_blocks may be "
+                            "larger (the model is grown: new blocks start as identities)")
     train.add_argument("--quick", action="store_true",
                        help="smoke test: narrow model, 64 images, 2 epochs; written to <out>/quick")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")

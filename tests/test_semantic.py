@@ -26,6 +26,7 @@ from linksim.semantic import (
 from linksim.semantic.decoder import SemanticDecoder, fold_grid
 from linksim.semantic.encoder import latent_from_fold_order
 from linksim.semantic.precoder import normalize_power
+from linksim.semantic.system import grow_into
 
 K, M, S = 4, 4, 14
 
@@ -322,6 +323,38 @@ def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr, conv):
     for key in before:
         np.testing.assert_array_equal(before[key].numpy(), after[key].numpy())
     assert loaded.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_growing_the_decoder_keeps_what_the_model_computes_and_trains_the_new_blocks(conv):
+    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25, "latent": "conv",
+                                 "decoder_blocks": 1, "decoder_conv": conv})
+    source = build_system(sc, sc.semantic)
+    rng = np.random.default_rng(4)  # a "trained" source: no weight at its initial value
+    for v in source.weights:
+        v.assign(v + 0.1 * rng.standard_normal(v.shape).astype(np.float32))
+    grown = build_system(sc, sc.semantic.model_copy(update={"decoder_blocks": 3}))
+    grow_into(source, grown)
+    inputs = _inputs(2, 32, no=(0.3, 2.0))
+    outputs = []
+    for model in (source, grown):
+        sionna.phy.config.seed = 9
+        outputs.append(model(inputs))
+    for key in outputs[0]:
+        np.testing.assert_array_equal(outputs[0][key].numpy(), outputs[1][key].numpy())
+    assert len(grown.weights) > len(source.weights)
+    # the new blocks are not dead: the loss has a gradient for every one of their weights
+    new = grown.decoder.restoration.layers[2:4]
+    with tf.GradientTape() as tape:
+        out = grown(inputs, training=True)
+        loss = tf.reduce_mean(tf.square(out["reconstruction"] - inputs["images"]))
+    grads = tape.gradient(loss, [v for block in new for v in block.trainable_weights])
+    assert any(np.abs(g.numpy()).max() > 0 for g in grads)
+    with pytest.raises(ValueError, match="can only add decoder blocks"):
+        grow_into(grown, source)
+    wider = build_system(sc, sc.semantic.model_copy(update={"decoder_blocks": 3, "decoder_width": 0.5}))
+    with pytest.raises(ValueError, match="differ beyond their decoder blocks"):
+        grow_into(source, wider)
 
 
 def test_channel_bank_is_cached_and_samplers_draw_the_right_shapes(tmp_path):

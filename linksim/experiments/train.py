@@ -32,7 +32,9 @@ optimizer and its own epoch count and schedule. Why: sessions on a small
 machine are shorter than the training these models need, and only best
 weights (not the optimizer state) are small enough to commit; a warm start
 continues from them, or fine-tunes a model on another channel. ``state.json``
-records where the weights came from and how long they had been trained.
+records where the weights came from and how long they had been trained. The
+new run may have more UE decoder blocks than the source: the extra ones start
+as identities (``grow_into``), so it begins where the source ended, deeper.
 
 Determinism: Keras, NumPy and Sionna are seeded from ``scenario.seed`` and
 the epoch the run starts at, and the training images are shuffled (then
@@ -62,7 +64,7 @@ from linksim.data import DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
 from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load_weights_into
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
-from linksim.semantic.system import WEIGHT_SHAPING, SemanticSystem, build_system
+from linksim.semantic.system import WEIGHT_SHAPING, SemanticSystem, build_system, grow_into
 
 
 def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
@@ -337,16 +339,35 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
     """The weights a warm start loads, checked to fit ``cfg``'s model before anything is written.
 
     Raises ConfigError (one line, ``--init-from``) for a missing or unreadable
-    source, another variant, or another architecture, before Keras would.
+    source, another variant, or another architecture, before Keras would. More
+    ``decoder_blocks`` than the source's is allowed: the model is grown
+    (:func:`~linksim.semantic.system.grow_into`).
     """
     trained = find_weights(str(source), scenario, cfg.model, key="--init-from")
-    recorded = trained.state.get("semantic") or {}
     for key in WEIGHT_SHAPING:
-        theirs = recorded.get(key, SemanticConfig.model_fields[key].default)
-        if theirs != getattr(cfg, key):
+        theirs = _source_setting(trained, key)
+        if theirs != getattr(cfg, key) and not (key == "decoder_blocks" and theirs < cfg.decoder_blocks):
             raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
                               f"{theirs}, this scenario has {getattr(cfg, key)}; its weights do not fit")
     return trained
+
+
+def _source_setting(trained: TrainedWeights, key: str) -> Any:
+    """A SemanticConfig setting of the run that made ``trained`` (a key it lacks had its default)."""
+    return (trained.state.get("semantic") or {}).get(key, SemanticConfig.model_fields[key].default)
+
+
+def _load_warm(model: SemanticSystem, warm: TrainedWeights, scenario: Scenario,
+               cfg: SemanticConfig) -> dict[str, Any]:
+    """Load ``warm`` into ``model``, growing its decoder if it has more blocks; what to record."""
+    blocks = _source_setting(warm, "decoder_blocks")
+    if blocks == cfg.decoder_blocks:
+        load_weights_into(model, warm.path, scenario, key="--init-from")
+        return warm.summary
+    source = build_system(scenario, cfg.model_copy(update={"decoder_blocks": blocks}))
+    load_weights_into(source, warm.path, scenario, key="--init-from")
+    grow_into(source, model)
+    return {**warm.summary, "grown": {"decoder_blocks": [blocks, cfg.decoder_blocks]}}
 
 
 def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
@@ -422,8 +443,7 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
             (out / stale).unlink(missing_ok=True)
         model = build_system(scenario, cfg)
         if warm is not None:
-            load_weights_into(model, warm.path, scenario, key="--init-from")
-            state["init_from"] = warm.summary
+            state["init_from"] = _load_warm(model, warm, scenario, cfg)
         # no XLA: slower for these convolutions on CPU (see linksim.semantic.throughput)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), jit_compile=False)
         initial_epoch = 0

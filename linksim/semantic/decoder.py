@@ -74,7 +74,7 @@ import tensorflow as tf
 
 from linksim.semantic.base import snr_feature
 from linksim.semantic.encoder import ResidualBlock
-from linksim.semantic.norm import BatchNorm
+from linksim.semantic.norm import BatchNorm, zero_scale_and_shift
 
 
 def fold_channels(num_ofdm_symbols: int, fft_size: int) -> int:
@@ -126,6 +126,10 @@ class SepResBlock(keras.layers.Layer):
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         return tf.nn.relu(x + self.body(x, training=training))
+
+    def start_as_identity(self) -> None:
+        """Zero the branch's last BN scale and shift: the block then passes a non-negative input unchanged."""
+        zero_scale_and_shift(self.body.layers[-1])
 
     def get_config(self) -> dict:
         return {**super().get_config(), "channels": self.channels}

@@ -59,7 +59,7 @@ import keras
 import tensorflow as tf
 
 from linksim.semantic.base import snr_feature
-from linksim.semantic.norm import BatchNorm
+from linksim.semantic.norm import BatchNorm, zero_scale_and_shift
 
 
 def latent_from_fold_order(z: tf.Tensor, fft_size: int) -> tf.Tensor:
@@ -106,6 +106,15 @@ class ResidualBlock(keras.layers.Layer):
         y = self.bn2(self.conv2(y), training=training)
         shortcut = x if self.project is None else self.project(x, training=training)
         return tf.nn.relu(y + shortcut)
+
+    def start_as_identity(self) -> None:
+        """Zero the branch's last BN scale and shift: a non-negative input then passes unchanged.
+
+        Only for a block without projection (same width, stride 1).
+        """
+        if self.project is not None:
+            raise ValueError("a block with a projection shortcut cannot start as an identity")
+        zero_scale_and_shift(self.bn2)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters, "stride": self.stride}

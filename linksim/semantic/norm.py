@@ -65,3 +65,13 @@ class BatchNorm(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+def zero_scale_and_shift(norm: BatchNorm) -> None:
+    """gamma = beta = 0: ``norm`` outputs zeros, so a residual branch ending in it adds nothing.
+
+    Why: a residual block whose branch starts at zero is an identity, so blocks can be added to
+    a trained model without changing what it computes (``linksim.semantic.system.grow_into``).
+    """
+    norm.gamma.assign(tf.zeros_like(norm.gamma))
+    norm.beta.assign(tf.zeros_like(norm.beta))

@@ -363,6 +363,36 @@ WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", 
                   "decoder_conv")
 
 
+def grow_into(source: SemanticSystem, target: SemanticSystem) -> None:
+    """Copy ``source``'s weights into ``target``, which has more residual blocks in its UE decoder.
+
+    The extra blocks (after the source's, at 8x8) start as identities
+    (:meth:`~linksim.semantic.decoder.SepResBlock.start_as_identity`), so ``target``
+    then computes exactly what ``source`` does, and training deepens a trained
+    model instead of starting over. Why: decoder depth is the lever measured to
+    pay at low SNR (results/README.md, Fig. 9), but only with many epochs, and
+    sessions on a small machine are shorter than that; growing a committed model
+    keeps the epochs it already had.
+
+    Raises ValueError if the two differ in anything but the number of decoder blocks.
+    """
+    have, want = source.decoder_blocks, target.decoder_blocks
+    if want <= have or source.model_name != target.model_name:
+        raise ValueError(f"can only add decoder blocks to a {source.model_name!r} model with "
+                         f"{have}; the target is a {target.model_name!r} model with {want}")
+    new = target.decoder.restoration.layers[1 + have:1 + want]  # after the 1x1 conv and the old blocks
+    fresh = {id(v) for block in new for v in block.weights}
+    kept = [v for v in target.weights if id(v) not in fresh]
+    mismatch = [f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}"
+                for t, s in zip(kept, source.weights) if tuple(t.shape) != tuple(s.shape)]
+    if len(kept) != len(source.weights) or mismatch:
+        raise ValueError(f"the models differ beyond their decoder blocks: {(mismatch or ['count'])[0]}")
+    for t, s in zip(kept, source.weights):
+        t.assign(s)
+    for block in new:
+        block.start_as_identity()
+
+
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
     """The variant ``cfg.model`` with ``cfg``'s widths, latent and loss weight, built.
 
