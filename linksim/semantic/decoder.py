@@ -223,6 +223,11 @@ class SemanticDecoder(keras.layers.Layer):
             name="restoration")
         self.classifier = ClassificationHead(num_classes, width, name="classification")
 
+    @property
+    def residual_blocks(self) -> list[keras.layers.Layer]:
+        """The ``blocks`` residual blocks at 8x8, in order (after the restoration head's 1x1 conv)."""
+        return self.restoration.layers[1:1 + self.blocks]
+
     def build(self, y_shape, pilots_shape=None, no_shape=None) -> None:
         channels = fold_channels(y_shape[-2], y_shape[-1])
         if self.snr_gate:

@@ -380,7 +380,7 @@ def grow_into(source: SemanticSystem, target: SemanticSystem) -> None:
     if want <= have or source.model_name != target.model_name:
         raise ValueError(f"can only add decoder blocks to a {source.model_name!r} model with "
                          f"{have}; the target is a {target.model_name!r} model with {want}")
-    new = target.decoder.restoration.layers[1 + have:1 + want]  # after the 1x1 conv and the old blocks
+    new = target.decoder.residual_blocks[have:]
     fresh = {id(v) for block in new for v in block.weights}
     kept = [v for v in target.weights if id(v) not in fresh]
     mismatch = [f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}"
