@@ -7,13 +7,15 @@ import json
 import keras
 import numpy as np
 import pytest
+import sionna
 import tensorflow as tf
 
 from conftest import make_scenario
 from linksim.cli import main
 from linksim.config import ConfigError
-from linksim.experiments.train import train
-from linksim.semantic import SemanticSystem
+from linksim.experiments.train import FixedValidationDraws, _validation, slot_datasets, train
+from linksim.semantic import SemanticSystem, build_system
+from linksim.semantic.channel import training_sampler
 
 TINY = {"encoder_width": 0.25, "decoder_width": 0.25, "train_channels": ["rayleigh"],
         "bank_size": 4, "data": "samples", "num_images": 40, "batch_size": 4, "patience": 5}
@@ -39,6 +41,31 @@ class _Capture(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.weights = [w.numpy() for w in self.model.weights]
         self.step = int(self.model.optimizer.iterations.numpy())
+
+
+def test_validation_sees_the_same_draws_every_epoch_and_leaves_the_training_stream_alone(tmp_path):
+    sc = _scenario(model="rzf", val_fraction=0.25)
+    model = build_system(sc, sc.semantic)
+    model.compile(optimizer="adam")
+    model.channel_sampler = training_sampler(sc, sc.semantic, cache_dir=tmp_path)
+    _, _, val_x, val_y, _ = slot_datasets(sc)
+    rng = sionna.phy.config.tf_rng
+    rng.reset_from_seed(7)
+
+    def validate(callbacks):
+        return model.evaluate(_validation(val_x, val_y, 2), verbose=0, return_dict=True,
+                              callbacks=callbacks)["loss"]
+
+    fixed = FixedValidationDraws(seed=3)
+    first = validate([fixed])
+    rng.normal([5])                                      # training draws between the epochs
+    before = rng.state.numpy()
+    second = validate([fixed])
+    assert first == second                               # same weights, same draws: same loss
+    np.testing.assert_array_equal(rng.state.numpy(), before)   # training's stream untouched
+    # without it, two passes over the same slots see other channels and noise
+    assert validate([]) != validate([])
+    assert not np.array_equal(rng.state.numpy(), before)
 
 
 def test_run_writes_checkpoints_stops_on_the_time_budget_and_resumes_at_the_next_epoch(tmp_path):

@@ -40,7 +40,10 @@ Determinism: Keras, NumPy and Sionna are seeded from ``scenario.seed`` and
 the epoch the run starts at, and the training images are shuffled (then
 grouped into slots of ``num_users``) with a seed derived from the epoch number, so a resumed run sees the same data order as
 an uninterrupted one (channel and noise draws restart their stream at the
-resume point). Early stopping's patience counter restarts at a resume.
+resume point). Validation draws its channels, SNRs and noise afresh from one
+fixed seed every epoch (:class:`FixedValidationDraws`), so validation losses
+of different epochs (early stopping, best weights) compare models, not draws.
+Early stopping's patience counter restarts at a resume.
 """
 from __future__ import annotations
 
@@ -184,6 +187,36 @@ class _Guard(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.batches.close()
+
+
+class FixedValidationDraws(keras.callbacks.Callback):
+    """Validate every epoch on the same channels, SNRs and noise; leave training's stream alone.
+
+    The channel samplers and the AWGN draw from Sionna's global generator
+    (``sionna.phy.config.tf_rng``). Without this callback each validation pass
+    sees new draws, which moved the validation PSNR of one fixed model by
+    about +-0.1 dB: as much as tens of epochs of progress late in a run, so
+    early stopping stopped runs that were still improving and "best" weights
+    were partly the luckiest draw. Here every pass starts from the same
+    ``seed``, so two epochs' validation losses differ only by what the model
+    learned; the training stream is saved before and restored after, so
+    validation does not shift it either.
+    """
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.seed = seed
+        self._saved: np.ndarray | None = None
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        rng = sionna.phy.config.tf_rng
+        self._saved = rng.state.numpy()
+        rng.reset_from_seed(self.seed)
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        if self._saved is not None:
+            sionna.phy.config.tf_rng.state.assign(self._saved)
+            self._saved = None
 
 
 class _Scalars(keras.callbacks.Callback):
@@ -472,7 +505,8 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
                   validation_data=_validation(val_x, val_y, batch),
                   epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=train_slots // batch,
                   verbose=verbose, shuffle=False,
-                  callbacks=[_StepSize(cfg, state, batch), guard, stopper,
+                  callbacks=[FixedValidationDraws(derived_seed(scenario.seed, "validation")),
+                             _StepSize(cfg, state, batch), guard, stopper,
                              keras.callbacks.CSVLogger(out / "history.csv", append=True),
                              _Scalars(out / "tensorboard"), *(callbacks or [])])
     except KeyboardInterrupt:  # Ctrl-C or (through the CLI) SIGTERM: the files hold the last epoch
