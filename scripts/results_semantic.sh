@@ -43,6 +43,9 @@ cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_
 # The best N_f = 32 model (deep UE decoder, 8 slots per step, grown to 5 blocks), from its committed weights
 "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep5 --no-progress
 "$py" -m linksim report results/fig9_psnr/conv_deep
+# What a longer run would need: PSNR vs epochs summed along that model's lineage, extrapolated
+"$py" scripts/target_scaling.py results/fig9_psnr/conv_deep \
+  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more --target 7:27 --target=-7:23
 # weights in runs/ (not committed), where trained; <scenario suffix>:<run folder>
 for pair in nf128_conv:umi_4x4_nf128_conv/train_full conv_wide:umi_4x4_conv_wide/train_full \
             conv_deep:umi_4x4_conv_deep/train_full_20ep; do

@@ -1,0 +1,143 @@
+"""How far are the PSNR targets in training? PSNR vs cumulative epochs of one model lineage.
+
+Reads the Fig. 9 CSVs of a chain of runs that continue each other (warm starts,
+growth), sums epochs and training wall time along the chain, and fits
+``PSNR = a + b log2(epochs)`` per channel and SNR: ``b`` is the gain per
+doubling of training. Extrapolating the fit to a target gives the epochs (and,
+at the last run's minutes per epoch, the hours on this machine) a longer run
+would need *if the trend held* -- a log-linear trend fitted to a few points,
+with depth growth mixed in, so an order of magnitude, not a promise. The slope
+of the last link of the chain alone is reported too: the current marginal rate.
+
+    python scripts/target_scaling.py results/fig9_psnr/conv_deep \\
+        --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more --target 7:27 --target=-7:23
+
+``NAME`` is a run that started from scratch, ``NAME:SOURCE`` one that started
+from SOURCE's weights (its epochs add to SOURCE's). Writes ``scaling.csv``,
+``scaling.json`` and ``scaling.png`` beside the CSVs.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_points(folder: Path, chain: list[str], channel: str) -> list[dict]:
+    """One row per run of the chain: cumulative epochs and hours, PSNR per SNR on ``channel``."""
+    totals: dict[str, tuple[int, float]] = {}
+    points = []
+    for link in chain:
+        name, _, source = link.partition(":")
+        if source and source not in totals:
+            raise SystemExit(f"--chain: {name}'s source {source!r} must come before it")
+        rows = [r for r in csv.DictReader((folder / f"{name}.csv").open(newline=""))
+                if r["channel"] == channel]
+        if not rows:
+            raise SystemExit(f"{folder / name}.csv: no rows for channel {channel!r}")
+        before_epochs, before_s = totals.get(source, (0, 0.0))
+        epochs = before_epochs + int(rows[0]["epochs_trained"])
+        wall_s = before_s + float(rows[0]["train_wall_s"])
+        totals[name] = (epochs, wall_s)
+        points.append({"run": name, "source": source or None, "own_epochs": int(rows[0]["epochs_trained"]),
+                       "epochs": epochs, "train_hours": round(wall_s / 3600, 2),
+                       "min_per_epoch": round(float(rows[0]["train_wall_s"]) / 60 / int(rows[0]["epochs_trained"]), 2),
+                       "psnr_db": {float(r["snr_db"]): float(r["psnr_db"]) for r in rows}})
+    return points
+
+
+def needed(points: list[dict], snr: float, target: float) -> dict:
+    """Least-squares log2 fit over the chain and the last link's slope, each extrapolated to ``target``."""
+    e = np.array([p["epochs"] for p in points], float)
+    y = np.array([p["psnr_db"][snr] for p in points])
+    slope, intercept = np.polyfit(np.log2(e), y, 1)
+    last = (y[-1] - y[-2]) / math.log2(e[-1] / e[-2]) if len(e) > 1 else float("nan")
+    minutes = points[-1]["min_per_epoch"]
+
+    def reach(b: float, start_db: float) -> dict:
+        """Epochs where a line of ``b`` dB per doubling through (last epochs, start_db) meets the target."""
+        epochs = e[-1] * 2 ** min((target - start_db) / b, 1e3) if b > 1e-6 else math.inf
+        if not math.isfinite(epochs) or epochs > 1e12:  # flat or falling: training alone never gets there
+            return {"db_per_doubling": round(float(b), 3), "epochs": None, "hours": None}
+        return {"db_per_doubling": round(float(b), 3), "epochs": int(round(epochs)),
+                "hours": round(epochs * minutes / 60, 1)}
+
+    fitted_now = intercept + slope * math.log2(e[-1])
+    return {"snr_db": snr, "target_db": target, "now_db": float(y[-1]), "short_db": round(target - y[-1], 2),
+            "fit": {**reach(slope, fitted_now), "intercept_db": round(float(intercept), 3)},
+            "last_link": reach(last, y[-1]), "min_per_epoch": minutes}
+
+
+def plot(points: list[dict], results: list[dict], path: Path, channel: str) -> None:
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    e = np.array([p["epochs"] for p in points], float)
+    grid = np.geomspace(e.min(), e.max() * 16, 50)
+    for r, colour in zip(results, ("C0", "C3", "C2", "C1")):
+        snr = r["snr_db"]
+        ax.plot(e, [p["psnr_db"][snr] for p in points], "o", color=colour, label=f"{channel}, {snr:+g} dB SNR")
+        b, a = r["fit"]["db_per_doubling"], r["fit"]["intercept_db"]
+        ax.plot(grid, a + b * np.log2(grid), "--", color=colour, lw=1,
+                label=f"fit: {b:+.2f} dB per doubling")
+        ax.axhline(r["target_db"], color=colour, lw=0.8, ls=":")
+    for p in points:
+        ax.annotate(p["run"], (p["epochs"], p["psnr_db"][results[0]["snr_db"]]), fontsize=7,
+                    textcoords="offset points", xytext=(3, -10))
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("epochs trained along the chain (warm starts summed)")
+    ax.set_ylabel("PSNR (dB), 1,000 CIFAR-10 test images")
+    ax.set_title("PSNR vs training, extrapolated to the targets (dotted)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folder", type=Path, help="a 'linksim run' output folder with one CSV per run")
+    p.add_argument("--chain", nargs="+", required=True, help="NAME or NAME:SOURCE, sources first")
+    p.add_argument("--target", action="append", required=True, help="SNR:PSNR in dB, e.g. 7:27 (negative SNR: --target=-7:23)")
+    p.add_argument("--channel", default="umi")
+    args = p.parse_args()
+    points = read_points(args.folder, args.chain, args.channel)
+    results = []
+    for t in args.target:
+        snr, _, psnr = t.partition(":")
+        if float(snr) not in points[0]["psnr_db"]:
+            raise SystemExit(f"--target {t}: no point at {snr} dB SNR in the CSVs")
+        results.append(needed(points, float(snr), float(psnr)))
+    stem = args.folder / "scaling"
+    stem.with_suffix(".json").write_text(json.dumps(
+        {"command": "python scripts/target_scaling.py " + " ".join(
+            [str(args.folder), "--chain", *args.chain, *[f"--target={t}" for t in args.target],
+             "--channel", args.channel]),
+         "channel": args.channel, "points": [{**q, "psnr_db": {str(k): v for k, v in q["psnr_db"].items()}}
+                                             for q in points],
+         "targets": results}, indent=1))
+    with stem.with_suffix(".csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["snr_db", "target_db", "now_db", "short_db", "estimate", "db_per_doubling",
+                    "epochs_needed", "hours_needed", "min_per_epoch"])
+        for r in results:
+            for kind in ("fit", "last_link"):
+                w.writerow([r["snr_db"], r["target_db"], r["now_db"], r["short_db"], kind,
+                            r[kind]["db_per_doubling"], r[kind]["epochs"], r[kind]["hours"], r["min_per_epoch"]])
+    plot(points, results, stem.with_suffix(".png"), args.channel)
+    for r in results:
+        print(f"{r['snr_db']:+g} dB: {r['now_db']:.2f} dB now, target {r['target_db']:g}; "
+              f"fit {r['fit']['db_per_doubling']:+.2f} dB/doubling -> {r['fit']['epochs']} epochs "
+              f"({r['fit']['hours']} h); last link {r['last_link']['db_per_doubling']:+.2f} -> "
+              f"{r['last_link']['epochs']} epochs ({r['last_link']['hours']} h)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""scripts/target_scaling.py: epochs summed along a warm-start chain, log2 fit, extrapolation."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "target_scaling.py"
+spec = importlib.util.spec_from_file_location("target_scaling", SCRIPT)
+scaling = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(scaling)
+
+
+def _run_csv(folder: Path, name: str, epochs: int, wall_s: float, psnr: dict[float, float]) -> None:
+    with (folder / f"{name}.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, ["channel", "snr_db", "psnr_db", "epochs_trained", "train_wall_s"])
+        w.writeheader()
+        for snr, value in psnr.items():
+            w.writerow({"channel": "umi", "snr_db": snr, "psnr_db": value,
+                        "epochs_trained": epochs, "train_wall_s": wall_s})
+        w.writerow({"channel": "uma", "snr_db": 7, "psnr_db": 99.0, "epochs_trained": epochs,
+                    "train_wall_s": wall_s})
+
+
+def test_warm_starts_add_their_sources_epochs_and_one_db_per_doubling_extrapolates_exactly(
+        tmp_path, monkeypatch):
+    _run_csv(tmp_path, "a", 10, 600.0, {7: 20.0, -7: 15.0})
+    _run_csv(tmp_path, "b", 10, 600.0, {7: 21.0, -7: 15.0})     # 20 epochs in all
+    _run_csv(tmp_path, "c", 20, 2400.0, {7: 22.0, -7: 15.0})    # 40 epochs, 2 min per epoch
+    monkeypatch.setattr(sys, "argv", ["x", str(tmp_path), "--chain", "a", "b:a", "c:b",
+                                      "--target", "7:24", "--target=-7:16"])
+    scaling.main()
+    out = json.loads((tmp_path / "scaling.json").read_text())
+    assert [p["epochs"] for p in out["points"]] == [10, 20, 40]
+    assert out["points"][-1]["train_hours"] == 1.0
+    high, low = out["targets"]
+    assert high["fit"]["db_per_doubling"] == pytest.approx(1.0)
+    assert high["fit"]["epochs"] == 160 and high["last_link"]["epochs"] == 160   # 40 * 2**2
+    assert high["fit"]["hours"] == pytest.approx(160 * 2 / 60, abs=0.05)
+    assert low["fit"]["epochs"] is None                        # flat: training alone never gets there
+    assert (tmp_path / "scaling.png").stat().st_size > 0
+    assert len(list(csv.DictReader((tmp_path / "scaling.csv").open()))) == 4
+
+
+def test_a_source_named_after_its_continuation_is_refused(tmp_path):
+    _run_csv(tmp_path, "a", 10, 600.0, {7: 20.0})
+    with pytest.raises(SystemExit, match="must come before"):
+        scaling.read_points(tmp_path, ["b:a", "a"], "umi")
