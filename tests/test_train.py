@@ -291,4 +291,4 @@ def test_fig10_labels_tell_runs_apart_by_latent_widths_and_the_drops_that_happen
     assert _label(state | {"batch_slots": 8, "batch_slots_by_epoch": {"0": 32, "1": 32, "2": 8}},
                   (1.0, 3.0)) == base + ", batch_slots=32/8"
     assert _label(state | {"init_from": {"epochs_trained": 24}}, (1.0, 3.0)) == (
-        base + ", warm start after 24 ep.")
+        base + ", warm start from a 24-ep. run")

@@ -101,7 +101,7 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                       *([f"batch_slots={'/'.join(map(str, batches))}"]
                         if (batches := _batch_slots(state)) and batches != [_DEFAULT_BATCH] else []),
                       *(["power=total"] if power == "total" else []),
-                      *([f"warm start after {init.get('epochs_trained')} ep."]
+                      *([f"warm start from a {init.get('epochs_trained')}-ep. run"]
                         if (init := state.get("init_from")) else [])])
 
 
