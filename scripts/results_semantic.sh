@@ -11,25 +11,28 @@ runs=()
 for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_conv_csi10/train_{full,no_pilot} \
          runs/umi_4x4_conv{,_wide,_deep,_snr,_deep_snr,_convdec,_pilotls}/train_full runs/umi_4x4_conv/train_{full,no_pilot}_5ep \
          runs/umi_4x4_conv_deep/train_full_{20ep,bs8} runs/umi_4x4_conv_deep_bs8{,_more}/train_full \
-         runs/umi_4x4_conv_deep5_bs8/train_full \
+         runs/umi_4x4_conv_deep{5,8}_bs8/train_full \
          runs/umi_4x4_nf128_conv/train_full \
          runs/umi_4x4_nf{64,128}/train_{full,no_pilot,rzf,djscc} \
          runs/umi_4x4_total_power/train_full runs/umi_4x4_total_power/train_full_ce0.01; do
   [ -f "$r/state.json" ] && runs+=("$r")
 done
 "$py" -m linksim train-report "${runs[@]}" --out results/fig10_training
-# the 34-epoch 8-slot run beside the committed conv model (its run folder where trained)
-[ -f runs/umi_4x4_conv_deep_bs8/train_full/state.json ] && "$py" -m linksim train-report \
-  runs/umi_4x4_conv_deep_bs8/train_full models/umi_4x4_conv/full --out results/fig10_training/deep_bs8
-# the best N_f = 32 model, grown from it, beside its sources (its run folder where trained, else
-# the committed copy, which has no per-step loss log)
-best=runs/umi_4x4_conv_deep5_bs8/train_full
-[ -f "$best/state.json" ] || best=models/umi_4x4_conv_deep5_bs8/full
+# the 34-epoch 8-slot run beside the conv model (run folders where trained; the conv model's
+# weights left the tree at 650d661: git checkout 650d661 -- models/umi_4x4_conv)
+[ -f runs/umi_4x4_conv_deep_bs8/train_full/state.json ] && [ -f models/umi_4x4_conv/full/state.json ] \
+  && "$py" -m linksim train-report runs/umi_4x4_conv_deep_bs8/train_full models/umi_4x4_conv/full \
+       --out results/fig10_training/deep_bs8
+# the grown models beside their sources (run folders where trained, else the committed copy of
+# the best one, which has no per-step loss log)
+best=runs/umi_4x4_conv_deep8_bs8/train_full
+[ -f "$best/state.json" ] || best=models/umi_4x4_conv_deep8_bs8/full
 sources=()
-for r in runs/umi_4x4_conv_deep_bs8/train_full runs/umi_4x4_conv_deep_bs8_more/train_full; do
+for r in runs/umi_4x4_conv_deep_bs8/train_full runs/umi_4x4_conv_deep_bs8_more/train_full \
+         runs/umi_4x4_conv_deep5_bs8/train_full; do
   [ -f "$r/state.json" ] && sources+=("$r")
 done
-"$py" -m linksim train-report "${sources[@]}" "$best" --out results/fig10_training/deep5
+"$py" -m linksim train-report "${sources[@]}" "$best" --out results/fig10_training/deep8
 # Figs. 9, 11, 12 (N_f = 32): same images and realisations as results/fig8_sscc
 "$py" -m linksim run scenarios/fig9_semantic.yaml --out results/fig9_psnr --no-progress
 "$py" -m linksim report results/fig9_psnr
@@ -37,15 +40,19 @@ mkdir -p results/fig11_accuracy results/fig12_visual
 cp results/fig9_psnr/fig9_semantic_accuracy.png results/fig11_accuracy/accuracy_nf32.png
 cp results/fig9_psnr/fig9_semantic_visual.png results/fig12_visual/visual_nf32_umi_full.png
 cp results/fig9_psnr/fig9_semantic_visual.json results/fig12_visual/visual_nf32_umi_full.json
-# The convolutional-latent Full (not the paper's encoder), from its committed weights
-"$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
-"$py" -m linksim report results/fig9_psnr/conv
-# The best N_f = 32 model (deep UE decoder, 8 slots per step, grown to 5 blocks), from its committed weights
-"$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep5 --no-progress
+# The convolutional-latent Full (not the paper's encoder), from its weights where restored
+# (git checkout 650d661 -- models/umi_4x4_conv)
+if [ -f models/umi_4x4_conv/full/state.json ]; then
+  "$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
+  "$py" -m linksim report results/fig9_psnr/conv
+fi
+# The best N_f = 32 model (deep UE decoder, 8 slots per step, grown to 5 then 8 blocks), from its
+# committed weights
+"$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8 --no-progress
 "$py" -m linksim report results/fig9_psnr/conv_deep
 # What a longer run would need: PSNR vs epochs summed along that model's lineage, extrapolated
 "$py" scripts/target_scaling.py results/fig9_psnr/conv_deep \
-  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more --target 7:27 --target=-7:23
+  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more deep8:deep5 --target 7:27 --target=-7:23
 # weights in runs/ (not committed), where trained; <scenario suffix>:<run folder>
 for pair in nf128_conv:umi_4x4_nf128_conv/train_full conv_wide:umi_4x4_conv_wide/train_full \
             conv_deep:umi_4x4_conv_deep/train_full_20ep; do

@@ -5,7 +5,7 @@ growth), sums epochs and training wall time along the chain, and fits
 ``PSNR = a + b log2(epochs)`` per channel and SNR: ``b`` is the gain per
 doubling of training. Extrapolating the fit to a target gives the epochs (and,
 at the last run's minutes per epoch, the hours on this machine) a longer run
-would need *if the trend held* -- a log-linear trend fitted to a few points,
+would need *if the trend held* (past a million epochs: "never") -- a log-linear trend fitted to a few points,
 with depth growth mixed in, so an order of magnitude, not a promise. The slope
 of the last link of the chain alone is reported too: the current marginal rate.
 
@@ -29,6 +29,9 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+
+BEYOND = 1e6  # epochs (years on this machine): past this, extrapolating is reported as "never"
 
 
 def read_points(folder: Path, chain: list[str], channel: str) -> list[dict]:
@@ -65,7 +68,7 @@ def needed(points: list[dict], snr: float, target: float) -> dict:
     def reach(b: float, start_db: float) -> dict:
         """Epochs where a line of ``b`` dB per doubling through (last epochs, start_db) meets the target."""
         epochs = e[-1] * 2 ** min((target - start_db) / b, 1e3) if b > 1e-6 else math.inf
-        if not math.isfinite(epochs) or epochs > 1e12:  # flat or falling: training alone never gets there
+        if not math.isfinite(epochs) or epochs > BEYOND:  # training alone will not get there
             return {"db_per_doubling": round(float(b), 3), "epochs": None, "hours": None}
         return {"db_per_doubling": round(float(b), 3), "epochs": int(round(epochs)),
                 "hours": round(epochs * minutes / 60, 1)}
@@ -132,11 +135,15 @@ def main() -> None:
                 w.writerow([r["snr_db"], r["target_db"], r["now_db"], r["short_db"], kind,
                             r[kind]["db_per_doubling"], r[kind]["epochs"], r[kind]["hours"], r["min_per_epoch"]])
     plot(points, results, stem.with_suffix(".png"), args.channel)
+    def told(estimate: dict) -> str:
+        if estimate["epochs"] is None:
+            return f"{estimate['db_per_doubling']:+.2f} dB/doubling -> never (> {BEYOND:.0e} epochs)"
+        return (f"{estimate['db_per_doubling']:+.2f} dB/doubling -> {estimate['epochs']} epochs "
+                f"({estimate['hours']} h)")
+
     for r in results:
         print(f"{r['snr_db']:+g} dB: {r['now_db']:.2f} dB now, target {r['target_db']:g}; "
-              f"fit {r['fit']['db_per_doubling']:+.2f} dB/doubling -> {r['fit']['epochs']} epochs "
-              f"({r['fit']['hours']} h); last link {r['last_link']['db_per_doubling']:+.2f} -> "
-              f"{r['last_link']['epochs']} epochs ({r['last_link']['hours']} h)")
+              f"fit {told(r['fit'])}; last link {told(r['last_link'])}")
 
 
 if __name__ == "__main__":
