@@ -22,6 +22,8 @@ import argparse
 import csv
 import json
 import math
+import shlex
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -67,9 +69,10 @@ def needed(points: list[dict], snr: float, target: float) -> dict:
 
     def reach(b: float, start_db: float) -> dict:
         """Epochs where a line of ``b`` dB per doubling through (last epochs, start_db) meets the target."""
-        epochs = e[-1] * 2 ** min((target - start_db) / b, 1e3) if b > 1e-6 else math.inf
-        if not math.isfinite(epochs) or epochs > BEYOND:  # training alone will not get there
+        doublings = (target - start_db) / b if b > 0 else math.inf
+        if doublings > math.log2(BEYOND / e[-1]):  # training alone will not get there
             return {"db_per_doubling": round(float(b), 3), "epochs": None, "hours": None}
+        epochs = e[-1] * 2 ** doublings
         return {"db_per_doubling": round(float(b), 3), "epochs": int(round(epochs)),
                 "hours": round(epochs * minutes / 60, 1)}
 
@@ -77,6 +80,14 @@ def needed(points: list[dict], snr: float, target: float) -> dict:
     return {"snr_db": snr, "target_db": target, "now_db": float(y[-1]), "short_db": round(target - y[-1], 2),
             "fit": {**reach(slope, fitted_now), "intercept_db": round(float(intercept), 3)},
             "last_link": reach(last, y[-1]), "min_per_epoch": minutes}
+
+
+def told(estimate: dict) -> str:
+    """One estimate in words: its slope and the epochs (hours) it needs, or never."""
+    if estimate["epochs"] is None:
+        return f"{estimate['db_per_doubling']:+.2f} dB/doubling -> never (> {BEYOND:.0e} epochs)"
+    return (f"{estimate['db_per_doubling']:+.2f} dB/doubling -> {estimate['epochs']} epochs "
+            f"({estimate['hours']} h)")
 
 
 def plot(points: list[dict], results: list[dict], path: Path, channel: str) -> None:
@@ -120,9 +131,7 @@ def main() -> None:
         results.append(needed(points, float(snr), float(psnr)))
     stem = args.folder / "scaling"
     stem.with_suffix(".json").write_text(json.dumps(
-        {"command": "python scripts/target_scaling.py " + " ".join(
-            [str(args.folder), "--chain", *args.chain, *[f"--target={t}" for t in args.target],
-             "--channel", args.channel]),
+        {"command": " ".join(["python", *map(shlex.quote, sys.argv)]),
          "channel": args.channel, "points": [{**q, "psnr_db": {str(k): v for k, v in q["psnr_db"].items()}}
                                              for q in points],
          "targets": results}, indent=1))
@@ -135,12 +144,6 @@ def main() -> None:
                 w.writerow([r["snr_db"], r["target_db"], r["now_db"], r["short_db"], kind,
                             r[kind]["db_per_doubling"], r[kind]["epochs"], r[kind]["hours"], r["min_per_epoch"]])
     plot(points, results, stem.with_suffix(".png"), args.channel)
-    def told(estimate: dict) -> str:
-        if estimate["epochs"] is None:
-            return f"{estimate['db_per_doubling']:+.2f} dB/doubling -> never (> {BEYOND:.0e} epochs)"
-        return (f"{estimate['db_per_doubling']:+.2f} dB/doubling -> {estimate['epochs']} epochs "
-                f"({estimate['hours']} h)")
-
     for r in results:
         print(f"{r['snr_db']:+g} dB: {r['now_db']:.2f} dB now, target {r['target_db']:g}; "
               f"fit {told(r['fit'])}; last link {told(r['last_link'])}")
