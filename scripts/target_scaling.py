@@ -14,7 +14,9 @@ of the last link of the chain alone is reported too: the current marginal rate.
 
 ``NAME`` is a run that started from scratch, ``NAME:SOURCE`` one that started
 from SOURCE's weights (its epochs add to SOURCE's). Writes ``scaling.csv``,
-``scaling.json`` and ``scaling.png`` beside the CSVs.
+``scaling.json`` (with each point's weights hash, seed and config hash, and
+this run's provenance) and ``scaling.png`` beside the CSVs. A missing CSV, a
+chain out of order or a malformed target ends in one line, exit 2.
 """
 from __future__ import annotations
 
@@ -22,32 +24,42 @@ import argparse
 import csv
 import json
 import math
-import shlex
 import sys
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 
+from linksim.config import ConfigError
+from linksim.experiments.provenance import provenance
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+COLUMNS = ("snr_db", "psnr_db", "epochs_trained", "train_wall_s")
 BEYOND = 1e6  # epochs (years on this machine): past this, extrapolating is reported as "never"
 
 
 def read_points(folder: Path, chain: list[str], channel: str) -> list[dict]:
     """One row per run of the chain: cumulative epochs and hours, PSNR per SNR on ``channel``."""
+    if len(chain) < 2:
+        raise ConfigError("--chain: name at least two runs, a trend needs two points")
     totals: dict[str, tuple[int, float]] = {}
     points = []
     for link in chain:
         name, _, source = link.partition(":")
         if source and source not in totals:
-            raise SystemExit(f"--chain: {name}'s source {source!r} must come before it")
-        rows = [r for r in csv.DictReader((folder / f"{name}.csv").open(newline=""))
-                if r["channel"] == channel]
+            raise ConfigError(f"--chain: {name}'s source {source!r} must come before it")
+        path = folder / f"{name}.csv"
+        if not path.is_file():
+            raise ConfigError(f"--chain: {path} does not exist (a 'linksim run' CSV of run {name!r})")
+        rows = [r for r in csv.DictReader(path.open(newline="")) if r.get("channel") == channel]
         if not rows:
-            raise SystemExit(f"{folder / name}.csv: no rows for channel {channel!r}")
+            raise ConfigError(f"{path}: no rows for channel {channel!r}")
+        missing = [k for k in COLUMNS if k not in rows[0]]
+        if missing:
+            raise ConfigError(f"{path}: no column {missing[0]!r}; is it a 'linksim run' semantic CSV?")
         before_epochs, before_s = totals.get(source, (0, 0.0))
         epochs = before_epochs + int(rows[0]["epochs_trained"])
         wall_s = before_s + float(rows[0]["train_wall_s"])
@@ -55,7 +67,8 @@ def read_points(folder: Path, chain: list[str], channel: str) -> list[dict]:
         points.append({"run": name, "source": source or None, "own_epochs": int(rows[0]["epochs_trained"]),
                        "epochs": epochs, "train_hours": round(wall_s / 3600, 2),
                        "min_per_epoch": round(float(rows[0]["train_wall_s"]) / 60 / int(rows[0]["epochs_trained"]), 2),
-                       "psnr_db": {float(r["snr_db"]): float(r["psnr_db"]) for r in rows}})
+                       "psnr_db": {float(r["snr_db"]): float(r["psnr_db"]) for r in rows},
+                       **{k: rows[0][k] for k in ("weights", "seed", "config_hash") if k in rows[0]}})
     return points
 
 
@@ -115,7 +128,24 @@ def plot(points: list[dict], results: list[dict], path: Path, channel: str) -> N
     plt.close(fig)
 
 
+def parse_target(text: str) -> tuple[float, float]:
+    """``"SNR:PSNR"`` in dB -> (snr, psnr)."""
+    try:
+        snr, psnr = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise ConfigError(f"--target {text!r}: expected SNR:PSNR in dB, e.g. 7:27") from None
+    return snr, psnr
+
+
 def main() -> None:
+    try:
+        run()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def run() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folder", type=Path, help="a 'linksim run' output folder with one CSV per run")
     p.add_argument("--chain", nargs="+", required=True, help="NAME or NAME:SOURCE, sources first")
@@ -125,16 +155,15 @@ def main() -> None:
     points = read_points(args.folder, args.chain, args.channel)
     results = []
     for t in args.target:
-        snr, _, psnr = t.partition(":")
-        if float(snr) not in points[0]["psnr_db"]:
-            raise SystemExit(f"--target {t}: no point at {snr} dB SNR in the CSVs")
-        results.append(needed(points, float(snr), float(psnr)))
+        snr, psnr = parse_target(t)
+        if not all(snr in q["psnr_db"] for q in points):
+            raise ConfigError(f"--target {t}: a run of the chain has no point at {snr:g} dB SNR")
+        results.append(needed(points, snr, psnr))
     stem = args.folder / "scaling"
     stem.with_suffix(".json").write_text(json.dumps(
-        {"command": " ".join(["python", *map(shlex.quote, sys.argv)]),
-         "channel": args.channel, "points": [{**q, "psnr_db": {str(k): v for k, v in q["psnr_db"].items()}}
+        {"channel": args.channel, "points": [{**q, "psnr_db": {str(k): v for k, v in q["psnr_db"].items()}}
                                              for q in points],
-         "targets": results}, indent=1))
+         "targets": results, "provenance": provenance()}, indent=1))
     with stem.with_suffix(".csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["snr_db", "target_db", "now_db", "short_db", "estimate", "db_per_doubling",

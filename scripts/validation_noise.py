@@ -8,15 +8,19 @@ first is the noise early stopping and best-weight selection used to see.
 
     LINKSIM_DATA=../shared/datasets/cifar10-jpeg python scripts/validation_noise.py \\
         scenarios/umi_4x4_conv_deep5_bs8.yaml --passes 4
+
+A bad scenario, one without a semantic experiment, or missing weights end in
+one line, exit 2.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 import sionna
 
-from linksim.config import load_scenario
+from linksim.config import ConfigError, load_scenario
 from linksim.experiments.provenance import derived_seed
 from linksim.experiments.semantic_eval import find_weights, load_system
 from linksim.experiments.train import FixedValidationDraws, _validation, slot_datasets
@@ -24,13 +28,25 @@ from linksim.semantic.channel import training_sampler
 
 
 def main() -> None:
+    try:
+        run()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def run() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", help="a scenario whose semantic experiment names committed weights")
     p.add_argument("--model", default="full")
     p.add_argument("--passes", type=int, default=4)
     args = p.parse_args()
+    if args.passes < 2:
+        raise ConfigError(f"--passes {args.passes}: a spread needs at least 2")
     sc = load_scenario(args.scenario)
-    exp = next(e for e in sc.experiments if e.kind == "semantic")
+    exp = next((e for e in sc.experiments if e.kind == "semantic"), None)
+    if exp is None:
+        raise ConfigError(f"{args.scenario}: experiments: no 'semantic' experiment names the weights")
     model = load_system(sc, find_weights(exp.weights, sc, args.model))
     model.compile(optimizer="adam")
     model.channel_sampler = training_sampler(sc, sc.semantic)

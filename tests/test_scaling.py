@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from linksim.config import ConfigError
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "target_scaling.py"
 spec = importlib.util.spec_from_file_location("target_scaling", SCRIPT)
 scaling = importlib.util.module_from_spec(spec)
@@ -44,9 +46,28 @@ def test_warm_starts_add_their_sources_epochs_and_one_db_per_doubling_extrapolat
     assert low["fit"]["epochs"] is None                        # flat: training alone never gets there
     assert (tmp_path / "scaling.png").stat().st_size > 0
     assert len(list(csv.DictReader((tmp_path / "scaling.csv").open()))) == 4
+    assert out["provenance"]["versions"]                        # how it was made, with what
 
 
 def test_a_source_named_after_its_continuation_is_refused(tmp_path):
     _run_csv(tmp_path, "a", 10, 600.0, {7: 20.0})
-    with pytest.raises(SystemExit, match="must come before"):
+    with pytest.raises(ConfigError, match="must come before"):
         scaling.read_points(tmp_path, ["b:a", "a"], "umi")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--chain", "a", "b:a", "--target", "7"], "--target '7': expected SNR:PSNR"),
+    (["--chain", "a", "gone:a", "--target", "7:24"], "gone.csv does not exist"),
+    (["--chain", "a", "b:a", "--target", "5:24"], "no point at 5 dB SNR"),
+    (["--chain", "a", "--target", "7:24"], "at least two runs"),
+])
+def test_bad_arguments_end_in_one_line_and_exit_2_before_anything_is_written(
+        tmp_path, monkeypatch, capsys, args, message):
+    _run_csv(tmp_path, "a", 10, 600.0, {7: 20.0})
+    _run_csv(tmp_path, "b", 10, 600.0, {7: 21.0})
+    monkeypatch.setattr(sys, "argv", ["x", str(tmp_path), *args])
+    with pytest.raises(SystemExit) as stop:
+        scaling.main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "scaling.json").exists()
