@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
@@ -169,6 +170,21 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def _terminate(signum, frame) -> None:
     """SIGTERM (``kill``, a scheduler's stop) ends work the way Ctrl-C does: finished work kept."""
     raise KeyboardInterrupt
+
+
+def script_main(run: Callable[[], None]) -> None:
+    """Entry point of a ``scripts/`` tool: ``run()``, a ConfigError ending as ``linksim``'s do.
+
+    One line, ``error: ...`` on stderr, exit 2, so the scripts beside the CLI
+    treat bad input the way the CLI does.
+    """
+    from linksim.config import ConfigError
+
+    try:
+        run()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:

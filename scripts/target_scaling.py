@@ -24,12 +24,12 @@ import argparse
 import csv
 import json
 import math
-import sys
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 
+from linksim.cli import script_main
 from linksim.config import ConfigError
 from linksim.experiments.provenance import provenance
 
@@ -138,14 +138,6 @@ def parse_target(text: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    try:
-        run()
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-
-
-def run() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folder", type=Path, help="a 'linksim run' output folder with one CSV per run")
     p.add_argument("--chain", nargs="+", required=True, help="NAME or NAME:SOURCE, sources first")
@@ -179,4 +171,4 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    script_main(main)

@@ -15,11 +15,11 @@ one line, exit 2.
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 import sionna
 
+from linksim.cli import script_main
 from linksim.config import ConfigError, load_scenario
 from linksim.experiments.provenance import derived_seed
 from linksim.experiments.semantic_eval import find_weights, load_system
@@ -28,14 +28,6 @@ from linksim.semantic.channel import training_sampler
 
 
 def main() -> None:
-    try:
-        run()
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-
-
-def run() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", help="a scenario whose semantic experiment names committed weights")
     p.add_argument("--model", default="full")
@@ -64,4 +56,4 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    script_main(main)

@@ -67,7 +67,7 @@ def test_bad_arguments_end_in_one_line_and_exit_2_before_anything_is_written(
     _run_csv(tmp_path, "b", 10, 600.0, {7: 21.0})
     monkeypatch.setattr(sys, "argv", ["x", str(tmp_path), *args])
     with pytest.raises(SystemExit) as stop:
-        scaling.main()
+        scaling.script_main(scaling.main)            # what `python scripts/target_scaling.py` runs
     err = capsys.readouterr().err
     assert stop.value.code == 2 and message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "scaling.json").exists()
