@@ -145,7 +145,9 @@ def _parser() -> argparse.ArgumentParser:
                             "or a models/ folder) with a fresh optimizer: continue a committed "
                             "model in another session, or fine-tune it on another channel; the "
                             "architecture must match, except that semantic.decoder_blocks may be "
-                            "larger (the model is grown: new blocks start as identities)")
+                            "larger (new blocks start as identities) and semantic.encoder_width "
+                            "twice the source's (every channel duplicated): the model is grown "
+                            "and starts computing what the source did")
     train.add_argument("--quick", action="store_true",
                        help="smoke test: narrow model, 64 images, 2 epochs; written to <out>/quick")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -325,15 +325,13 @@ def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr, conv):
     assert loaded.get_config() == model.get_config()
 
 
-@pytest.mark.parametrize("conv", [False, True])
-def test_growing_the_decoder_keeps_what_the_model_computes_and_trains_the_new_blocks(conv):
-    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25, "latent": "conv",
-                                 "decoder_blocks": 1, "decoder_conv": conv})
+def _grown(sc, update: dict, tolerance: float):
+    """A "trained" source (no weight at its initial value), grown by ``update``; both compute alike."""
     source = build_system(sc, sc.semantic)
-    rng = np.random.default_rng(4)  # a "trained" source: no weight at its initial value
+    rng = np.random.default_rng(4)
     for v in source.weights:
         v.assign(v + 0.1 * rng.standard_normal(v.shape).astype(np.float32))
-    grown = build_system(sc, sc.semantic.model_copy(update={"decoder_blocks": 3}))
+    grown = build_system(sc, sc.semantic.model_copy(update=update))
     grow_into(source, grown)
     inputs = _inputs(2, 32, no=(0.3, 2.0))
     outputs = []
@@ -341,7 +339,16 @@ def test_growing_the_decoder_keeps_what_the_model_computes_and_trains_the_new_bl
         sionna.phy.config.seed = 9
         outputs.append(model(inputs))
     for key in outputs[0]:
-        np.testing.assert_array_equal(outputs[0][key].numpy(), outputs[1][key].numpy())
+        np.testing.assert_allclose(outputs[0][key].numpy(), outputs[1][key].numpy(),
+                                   rtol=tolerance, atol=tolerance)
+    return source, grown, inputs
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_growing_the_decoder_keeps_what_the_model_computes_and_trains_the_new_blocks(conv):
+    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25, "latent": "conv",
+                                 "decoder_blocks": 1, "decoder_conv": conv})
+    source, grown, inputs = _grown(sc, {"decoder_blocks": 3}, tolerance=0)
     assert len(grown.weights) > len(source.weights)
     # the new blocks are not dead: the loss has a gradient for them (through their zeroed scale)
     new = grown.decoder.residual_blocks[1:]
@@ -355,6 +362,27 @@ def test_growing_the_decoder_keeps_what_the_model_computes_and_trains_the_new_bl
     wider = build_system(sc, sc.semantic.model_copy(update={"decoder_blocks": 3, "decoder_width": 0.5}))
     with pytest.raises(ValueError, match="differ beyond their decoder blocks"):
         grow_into(source, wider)
+
+
+@pytest.mark.parametrize("latent", ["dense", "conv"])
+def test_doubling_the_encoder_width_keeps_what_the_model_computes_and_separates_the_twins(latent):
+    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25, "latent": latent})
+    # the twins' halves are summed back: equal up to float rounding
+    source, wider, inputs = _grown(sc, {"encoder_width": 0.5}, tolerance=1e-4)
+    assert wider.component_parameters()["encoder"] > source.component_parameters()["encoder"]
+    # twins start equal but get different gradients, so training can make them differ
+    stem = wider.encoder.stem.layers[0].kernel
+    c = stem.shape[-1] // 2
+    np.testing.assert_array_equal(stem.numpy()[..., :c], stem.numpy()[..., c:])
+    with tf.GradientTape() as tape:
+        out = wider(inputs, training=True)
+        loss = tf.reduce_mean(tf.square(out["reconstruction"] - inputs["images"]))
+    grad = tape.gradient(loss, stem).numpy()
+    assert np.abs(grad[..., :c] - grad[..., c:]).max() > 1e-3 * np.abs(grad).max()
+    for update in ({"encoder_width": 0.75}, {"encoder_width": 0.5, "decoder_width": 0.5}):
+        other = build_system(sc, sc.semantic.model_copy(update=update))
+        with pytest.raises(ValueError, match="can only add decoder blocks|differ beyond"):
+            grow_into(source, other)
 
 
 def test_channel_bank_is_cached_and_samplers_draw_the_right_shapes(tmp_path):

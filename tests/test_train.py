@@ -155,6 +155,8 @@ def test_a_warm_start_loads_the_weights_starts_a_fresh_optimizer_and_resumes(tmp
     ({"model": "rzf", "decoder_width": 0.5}, "source", "semantic.decoder_width=0.25, this scenario has 0.5"),
     ({"model": "full"}, "source", "holds a 'rzf' model, not 'full'"),
     ({"model": "rzf"}, "missing", "--init-from: no trained 'rzf' model in"),
+    ({"model": "rzf", "encoder_width": 0.375}, "source",
+     "semantic.encoder_width=0.25, this scenario has 0.375"),
 ])
 def test_a_warm_start_from_weights_that_do_not_fit_is_refused_before_training(
         tmp_path, semantic, source, message):
@@ -181,6 +183,21 @@ def test_a_warm_start_with_more_decoder_blocks_grows_the_source_and_fewer_are_re
     with pytest.raises(ConfigError, match="semantic.decoder_blocks=2, this scenario has 1"):
         train(_scenario(model="rzf", latent="conv", decoder_blocks=1), tmp_path / "shallower",
               epochs=1, init_from=tmp_path / "grown", verbose=0, cache_dir=tmp_path)
+
+
+def test_a_warm_start_with_twice_the_encoder_width_grows_the_source(tmp_path):
+    sc = _scenario(model="rzf", latent="conv")
+    train(sc, tmp_path / "source", epochs=1, verbose=0, cache_dir=tmp_path)
+    wider = _scenario(model="rzf", latent="conv", encoder_width=0.5, decoder_blocks=1)
+    capture = _Capture()
+    state = train(wider, tmp_path / "grown", epochs=1, init_from=tmp_path / "source", verbose=0,
+                  cache_dir=tmp_path, callbacks=[capture])
+    assert state["init_from"]["grown"] == {"decoder_blocks": [0, 1], "encoder_width": [0.25, 0.5]}
+    source = _weights(tmp_path / "source" / "last.keras")
+    stem = [w for w in capture.weights if w.shape == (3, 3, 3, 32)]  # the stem: 16 channels, twice
+    assert len(stem) == 1 and any(np.array_equal(stem[0], np.concatenate([w, w], axis=-1))
+                                  for w in source if w.shape == (3, 3, 3, 16))
+    assert state["epochs_done"] == 1
 
 
 class _StepSizes(keras.callbacks.Callback):

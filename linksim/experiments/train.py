@@ -33,8 +33,9 @@ machine are shorter than the training these models need, and only best
 weights (not the optimizer state) are small enough to commit; a warm start
 continues from them, or fine-tunes a model on another channel. ``state.json``
 records where the weights came from and how long they had been trained. The
-new run may have more UE decoder blocks than the source: the extra ones start
-as identities (``grow_into``), so it begins where the source ended, deeper.
+new run may have more UE decoder blocks than the source (the extra ones start
+as identities) or an encoder twice as wide (every channel duplicated): it
+begins where the source ended, with more capacity (``grow_into``).
 
 Determinism: Keras, NumPy and Sionna are seeded from ``scenario.seed`` and
 the epoch the run starts at, and the training images are shuffled (then
@@ -374,16 +375,23 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
 
     Raises ConfigError (one line, ``--init-from``) for a missing or unreadable
     source, another variant, or another architecture, before Keras would. More
-    ``decoder_blocks`` than the source's is allowed: the model is grown
-    (:func:`~linksim.semantic.system.grow_into`).
+    ``decoder_blocks`` than the source's, or twice its ``encoder_width``, is
+    allowed: the model is grown (:func:`~linksim.semantic.system.grow_into`).
     """
     trained = find_weights(str(source), scenario, cfg.model, key="--init-from")
     for key in WEIGHT_SHAPING:
-        theirs = _source_setting(trained, key)
-        if theirs != getattr(cfg, key) and not (key == "decoder_blocks" and theirs < cfg.decoder_blocks):
+        theirs, ours = _source_setting(trained, key), getattr(cfg, key)
+        grows = GROWABLE.get(key, lambda theirs, ours: False)(theirs, ours)
+        if theirs != ours and not grows:
             raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
-                              f"{theirs}, this scenario has {getattr(cfg, key)}; its weights do not fit")
+                              f"{theirs}, this scenario has {ours}; its weights do not fit "
+                              f"(a warm start may add decoder blocks or double the encoder width)")
     return trained
+
+
+#: The settings a warm start may grow, and how (:func:`~linksim.semantic.system.grow_into`).
+GROWABLE = {"decoder_blocks": lambda theirs, ours: theirs < ours,
+            "encoder_width": lambda theirs, ours: ours == 2 * theirs}
 
 
 def _source_setting(trained: TrainedWeights, key: str) -> Any:
@@ -393,15 +401,16 @@ def _source_setting(trained: TrainedWeights, key: str) -> Any:
 
 def _load_warm(model: SemanticSystem, warm: TrainedWeights, scenario: Scenario,
                cfg: SemanticConfig) -> dict[str, Any]:
-    """Load ``warm`` into ``model``, growing its decoder if it has more blocks; what to record."""
-    blocks = _source_setting(warm, "decoder_blocks")
-    if blocks == cfg.decoder_blocks:
+    """Load ``warm`` into ``model``, growing it if it is deeper or wider; what to record."""
+    theirs = {key: _source_setting(warm, key) for key in GROWABLE}
+    if all(theirs[key] == getattr(cfg, key) for key in GROWABLE):
         load_weights_into(model, warm.path, scenario, key="--init-from")
         return warm.summary
-    source = build_system(scenario, cfg.model_copy(update={"decoder_blocks": blocks}))
+    source = build_system(scenario, cfg.model_copy(update=theirs))
     load_weights_into(source, warm.path, scenario, key="--init-from")
-    grow_into(source, model)
-    return {**warm.summary, "grown": {"decoder_blocks": [blocks, cfg.decoder_blocks]}}
+    grow_into(source, model, seed=derived_seed(scenario.seed, "grow"))
+    return {**warm.summary, "grown": {key: [theirs[key], getattr(cfg, key)]
+                                      for key in GROWABLE if theirs[key] != getattr(cfg, key)}}
 
 
 def train(scenario: Scenario, out: Path, *, epochs: int | None = None,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from linksim.config import ConfigError, Scenario
@@ -363,34 +364,75 @@ WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", 
                   "decoder_conv")
 
 
-def grow_into(source: SemanticSystem, target: SemanticSystem) -> None:
-    """Copy ``source``'s weights into ``target``, which has more residual blocks in its UE decoder.
+def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> None:
+    """Copy ``source``'s weights into ``target``, a deeper UE decoder and/or a twice as wide encoder.
 
-    The extra blocks (after the source's, at 8x8) start as identities
-    (:meth:`~linksim.semantic.decoder.SepResBlock.start_as_identity`), so ``target``
-    then computes exactly what ``source`` does, and training deepens a trained
-    model instead of starting over. Why: decoder depth is the lever measured to
-    pay at low SNR (results/README.md, Fig. 9), but only with many epochs, and
-    sessions on a small machine are shorter than that; growing a committed model
-    keeps the epochs it already had.
+    ``target`` then computes what ``source`` does (up to float rounding), and
+    training adds capacity to a trained model instead of starting over. Why:
+    capacity is what limits these models (results/README.md, Fig. 9), but
+    paying for it with a fresh run takes more epochs than a session on a small
+    machine has; growing a committed model keeps the epochs it already had.
 
-    Raises ValueError if the two differ in anything but the number of decoder blocks.
+    - Extra decoder blocks (after the source's, at 8x8) start as identities
+      (:meth:`~linksim.semantic.decoder.SepResBlock.start_as_identity`).
+    - ``encoder_width`` doubled: every channel of the encoder's trunk is
+      duplicated (Net2WiderNet, Chen et al. 2016): :func:`widened` tiles a
+      weight along its output channels and splits it along its input channels.
+
+    Raises ValueError if the two differ in anything else.
     """
     have, want = source.decoder_blocks, target.decoder_blocks
-    if want <= have or source.model_name != target.model_name:
-        raise ValueError(f"can only add decoder blocks to a {source.model_name!r} model with "
-                         f"{have}; the target is a {target.model_name!r} model with {want}")
+    factor = target.encoder_width / source.encoder_width
+    if (source.model_name != target.model_name or want < have or factor not in (1, 2)
+            or (want, factor) == (have, 1)):
+        raise ValueError(f"can only add decoder blocks to, or double the encoder width of, a "
+                         f"{source.model_name!r} model with {have} blocks and width "
+                         f"{source.encoder_width}; the target is a {target.model_name!r} model "
+                         f"with {want} and {target.encoder_width}")
     new = target.decoder.residual_blocks[have:]
     fresh = {id(v) for block in new for v in block.weights}
     kept = [v for v in target.weights if id(v) not in fresh]
-    mismatch = [f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}"
-                for t, s in zip(kept, source.weights) if tuple(t.shape) != tuple(s.shape)]
-    if len(kept) != len(source.weights) or mismatch:
-        raise ValueError(f"the models differ beyond their decoder blocks: {(mismatch or ['count'])[0]}")
+    encoder = {id(v) for v in target.encoder.weights}
+    rng = np.random.default_rng(seed)
+    values, mismatch = [], []
     for t, s in zip(kept, source.weights):
-        t.assign(s)
+        value = s.numpy()
+        if id(t) in encoder and factor == 2:
+            value = widened(value, tuple(t.shape), rng)
+        if value is None or value.shape != tuple(t.shape):
+            mismatch.append(f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}")
+        values.append(value)
+    if len(kept) != len(source.weights) or mismatch:
+        raise ValueError(f"the models differ beyond their decoder blocks and encoder width: "
+                         f"{(mismatch or ['count'])[0]}")
+    for t, value in zip(kept, values):
+        t.assign(value)
     for block in new:
         block.start_as_identity()
+
+
+def widened(w: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray | None:
+    """``w`` for a layer with twice the channels (``shape``), computing the same; None if impossible.
+
+    The output axis (last) is tiled: channel ``c + C`` is a twin of channel
+    ``c``. The input axis (second to last, kernels only) is split between the
+    twins as ``w/2 (1 + u)`` and ``w/2 (1 - u)``, u ~ U(-1/2, 1/2): twins carry
+    equal values, so the next layer sums them back to ``w``, whatever u is.
+    Why the u: with equal halves the twins would get equal gradients and stay
+    twins for ever, and the wider model would be the narrow one.
+    Per-channel vectors (biases, batch-norm scale, shift and statistics) are
+    tiled, so a twin is normalised exactly as its original.
+    """
+    if w.shape == shape:
+        return w
+    if len(shape) != w.ndim or any(a != b for a, b in zip(w.shape[:-2], shape[:-2])):
+        return None
+    if shape[-1] == 2 * w.shape[-1]:
+        w = np.concatenate([w, w], axis=-1)
+    if w.ndim >= 2 and shape[-2] == 2 * w.shape[-2]:
+        u = rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype)
+        w = np.concatenate([w / 2 * (1 + u), w / 2 * (1 - u)], axis=-2)
+    return w if w.shape == shape else None
 
 
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
