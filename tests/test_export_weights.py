@@ -1,0 +1,57 @@
+"""scripts/export_weights.py: optimizer slots dropped, large weights compressed losslessly."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "export_weights.py"
+spec = importlib.util.spec_from_file_location("export_weights", SCRIPT)
+export_weights = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(export_weights)
+
+
+def _run(folder: Path) -> dict[str, np.ndarray]:
+    """A training output as Keras writes it: weights, optimizer slots, state, history."""
+    rng = np.random.default_rng(0)
+    weights = {"encoder/dense/vars/0": rng.standard_normal((256, 512)).astype(np.float32),
+               "encoder/dense/vars/1": rng.standard_normal(512).astype(np.float32)}
+    folder.mkdir()
+    with h5py.File(folder / "best.weights.h5", "w") as f:
+        f.attrs["keras_version"] = "3"
+        for name, value in weights.items():
+            f.create_dataset(name, data=value).attrs["note"] = name
+        f.create_dataset("optimizer/vars/0", data=np.zeros(10))
+    (folder / "state.json").write_text(json.dumps({"model": "full"}))
+    (folder / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    (folder / "batches.csv").write_text("epoch,step,loss\n0,0,1.0\n")
+    return weights
+
+
+def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str | None], h5py.AttributeManager]:
+    with h5py.File(path) as f:
+        values, compression = {}, {}
+        f.visititems(lambda n, o: values.update({n: o[()]}) or compression.update({n: o.compression})
+                     if isinstance(o, h5py.Dataset) else None)
+        return values, compression, dict(f.attrs) | {n: f[n].attrs.get("note") for n in values}
+
+
+def test_export_drops_the_optimizer_and_compresses_large_weights_losslessly(tmp_path):
+    weights = _run(tmp_path / "run")
+    out = export_weights.export(tmp_path / "run", tmp_path / "models", step_log=False)
+    values, compression, attrs = _read(out / "best.weights.h5")
+    assert values.keys() == weights.keys()                       # no optimizer
+    for name, value in weights.items():
+        np.testing.assert_array_equal(values[name], value)
+        assert attrs[name] == name
+    assert attrs["keras_version"] == "3"
+    assert compression == {"encoder/dense/vars/0": "gzip", "encoder/dense/vars/1": None}
+    assert (out / "best.weights.h5").stat().st_size < 0.97 * weights["encoder/dense/vars/0"].nbytes
+    assert sorted(p.name for p in out.iterdir()) == ["best.weights.h5", "history.csv", "state.json"]
+    again = export_weights.export(out, tmp_path / "models")           # recompress in place
+    assert again == out and _read(out / "best.weights.h5")[0].keys() == weights.keys()
+    np.testing.assert_array_equal(_read(out / "best.weights.h5")[0]["encoder/dense/vars/0"],
+                                  weights["encoder/dense/vars/0"])
