@@ -25,14 +25,14 @@ done
        --out results/fig10_training/deep_bs8
 # the grown models beside their sources (run folders where trained, else the committed copy of
 # the best one, which has no per-step loss log)
-best=runs/umi_4x4_conv_deep8_bs8/train_full
-[ -f "$best/state.json" ] || best=models/umi_4x4_conv_deep8_bs8/full
+best=runs/umi_4x4_conv_deep8w_bs8/train_full
+[ -f "$best/state.json" ] || best=models/umi_4x4_conv_deep8w_bs8/full
 sources=()
 for r in runs/umi_4x4_conv_deep_bs8/train_full runs/umi_4x4_conv_deep_bs8_more/train_full \
-         runs/umi_4x4_conv_deep5_bs8/train_full; do
+         runs/umi_4x4_conv_deep5_bs8/train_full runs/umi_4x4_conv_deep8_bs8/train_full; do
   [ -f "$r/state.json" ] && sources+=("$r")
 done
-"$py" -m linksim train-report "${sources[@]}" "$best" --out results/fig10_training/deep8
+"$py" -m linksim train-report "${sources[@]}" "$best" --out results/fig10_training/deep8w
 # Figs. 9, 11, 12 (N_f = 32): same images and realisations as results/fig8_sscc
 "$py" -m linksim run scenarios/fig9_semantic.yaml --out results/fig9_psnr --no-progress
 "$py" -m linksim report results/fig9_psnr
@@ -46,13 +46,13 @@ if [ -f models/umi_4x4_conv/full/state.json ]; then
   "$py" -m linksim run scenarios/fig9_semantic_conv.yaml --out results/fig9_psnr/conv --no-progress
   "$py" -m linksim report results/fig9_psnr/conv
 fi
-# The best N_f = 32 model (deep UE decoder, 8 slots per step, grown to 5 then 8 blocks), from its
-# committed weights
-"$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8 --no-progress
+# The best N_f = 32 model (deep UE decoder, 8 slots per step, grown to 5 then 8 blocks, then its
+# encoder widened), from its committed weights
+"$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8w --no-progress
 "$py" -m linksim report results/fig9_psnr/conv_deep
 # What a longer run would need: PSNR vs epochs summed along that model's lineage, extrapolated
 "$py" scripts/target_scaling.py results/fig9_psnr/conv_deep \
-  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more deep8:deep5 --target 7:27 --target=-7:23
+  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more deep8:deep5 deep8w:deep8 --target 7:27 --target=-7:23
 # weights in runs/ (not committed), where trained; <scenario suffix>:<run folder>
 for pair in nf128_conv:umi_4x4_nf128_conv/train_full conv_wide:umi_4x4_conv_wide/train_full \
             conv_deep:umi_4x4_conv_deep/train_full_20ep; do
