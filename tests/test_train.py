@@ -13,7 +13,8 @@ import tensorflow as tf
 from conftest import make_scenario
 from linksim.cli import main
 from linksim.config import ConfigError
-from linksim.experiments.train import FixedValidationDraws, _validation, slot_datasets, train
+from linksim.experiments.train import (GROWABLE, FixedValidationDraws, _validation, slot_datasets,
+                                      train)
 from linksim.semantic import SemanticSystem, build_system
 from linksim.semantic.channel import training_sampler
 
@@ -198,6 +199,8 @@ def test_a_warm_start_with_twice_the_encoder_width_grows_the_source(tmp_path):
     assert len(stem) == 1 and any(np.array_equal(stem[0], np.concatenate([w, w], axis=-1))
                                   for w in source if w.shape == (3, 3, 3, 16))
     assert state["epochs_done"] == 1
+    # twice the width must mean twice every channel count (rounded): 0.2 -> 0.4 gives 26 -> 51
+    assert GROWABLE["encoder_width"](0.25, 0.5) and not GROWABLE["encoder_width"](0.2, 0.4)
 
 
 class _StepSizes(keras.callbacks.Callback):

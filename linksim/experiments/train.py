@@ -68,6 +68,7 @@ from linksim.data import DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
 from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load_weights_into
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
+from linksim.semantic.encoder import trunk_channels
 from linksim.semantic.system import WEIGHT_SHAPING, SemanticSystem, build_system, grow_into
 
 
@@ -391,7 +392,8 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
 
 #: The settings a warm start may grow, and how (:func:`~linksim.semantic.system.grow_into`).
 GROWABLE = {"decoder_blocks": lambda theirs, ours: theirs < ours,
-            "encoder_width": lambda theirs, ours: ours == 2 * theirs}
+            "encoder_width": lambda theirs, ours: trunk_channels(ours) == tuple(
+                2 * c for c in trunk_channels(theirs))}
 
 
 def _source_setting(trained: TrainedWeights, key: str) -> Any:

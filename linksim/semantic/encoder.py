@@ -78,6 +78,11 @@ def latent_from_fold_order(z: tf.Tensor, fft_size: int) -> tf.Tensor:
     return tf.reshape(tf.transpose(z, [0, 3, 2, 1]), [-1, latent_dim])
 
 
+def trunk_channels(width: float) -> tuple[int, int]:
+    """The residual trunk's two channel counts (the paper's 64 and 128) at ``width``."""
+    return max(1, round(64 * width)), max(1, round(128 * width))
+
+
 @keras.saving.register_keras_serializable("linksim")
 class ResidualBlock(keras.layers.Layer):
     """Conv3x3(stride)+BN+ReLU, Conv3x3+BN, shortcut (1x1 Conv+BN if needed), ReLU.
@@ -162,7 +167,7 @@ class SemanticEncoder(keras.layers.Layer):
         self.adaptive = adaptive
         self.width = width
         self.latent = latent
-        c64, c128 = max(1, round(64 * width)), max(1, round(128 * width))
+        c64, c128 = trunk_channels(width)
         self.stem = keras.Sequential([
             keras.layers.Conv2D(c64, 3, padding="same", use_bias=False),
             BatchNorm(), keras.layers.ReLU()], name="stem")
