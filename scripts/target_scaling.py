@@ -60,13 +60,13 @@ def read_points(folder: Path, chain: list[str], channel: str) -> list[dict]:
         missing = [k for k in COLUMNS if k not in rows[0]]
         if missing:
             raise ConfigError(f"{path}: no column {missing[0]!r}; is it a 'linksim run' semantic CSV?")
+        own_epochs, own_s = int(rows[0]["epochs_trained"]), float(rows[0]["train_wall_s"])
         before_epochs, before_s = totals.get(source, (0, 0.0))
-        epochs = before_epochs + int(rows[0]["epochs_trained"])
-        wall_s = before_s + float(rows[0]["train_wall_s"])
+        epochs, wall_s = before_epochs + own_epochs, before_s + own_s
         totals[name] = (epochs, wall_s)
-        points.append({"run": name, "source": source or None, "own_epochs": int(rows[0]["epochs_trained"]),
+        points.append({"run": name, "source": source or None, "own_epochs": own_epochs,
                        "epochs": epochs, "train_hours": round(wall_s / 3600, 2),
-                       "min_per_epoch": round(float(rows[0]["train_wall_s"]) / 60 / int(rows[0]["epochs_trained"]), 2),
+                       "min_per_epoch": round(own_s / 60 / own_epochs, 2),
                        "psnr_db": {float(r["snr_db"]): float(r["psnr_db"]) for r in rows},
                        **{k: rows[0][k] for k in ("weights", "seed", "config_hash") if k in rows[0]}})
     return points

@@ -31,12 +31,14 @@ def _run(folder: Path) -> dict[str, np.ndarray]:
     return weights
 
 
-def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str | None], h5py.AttributeManager]:
+def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str | None], dict]:
+    """Every dataset's values and compression; the file's attributes and each dataset's note."""
     with h5py.File(path) as f:
-        values, compression = {}, {}
-        f.visititems(lambda n, o: values.update({n: o[()]}) or compression.update({n: o.compression})
-                     if isinstance(o, h5py.Dataset) else None)
-        return values, compression, dict(f.attrs) | {n: f[n].attrs.get("note") for n in values}
+        datasets = []
+        f.visititems(lambda name, item: datasets.append(name) if isinstance(item, h5py.Dataset) else None)
+        values = {n: f[n][()] for n in datasets}
+        compression = {n: f[n].compression for n in datasets}
+        return values, compression, dict(f.attrs) | {n: f[n].attrs.get("note") for n in datasets}
 
 
 def test_export_drops_the_optimizer_and_compresses_large_weights_losslessly(tmp_path):

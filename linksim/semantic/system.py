@@ -397,7 +397,7 @@ def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> 
     values, mismatch = [], []
     for t, s in zip(kept, source.weights):
         value = s.numpy()
-        if id(t) in encoder and factor == 2:
+        if id(t) in encoder:  # as it is if the widths are equal
             value = widened(value, tuple(t.shape), rng)
         if value is None or value.shape != tuple(t.shape):
             mismatch.append(f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}")
