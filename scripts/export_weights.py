@@ -7,7 +7,8 @@ configuration, provenance) and the logs ``history.csv`` / ``batches.csv``
 (``--no-step-log``: without ``batches.csv``, the per-step loss, up to 1 MB
 for a long run with small batches). Large weights are stored compressed
 (lossless; Keras reads them as they are). An exported folder given as the run
-is recompressed in place.
+is recompressed in place. A folder that is not a training output ends in one
+line, exit 2, before anything is written.
 
     python scripts/export_weights.py runs/umi_4x4/train_full runs/umi_4x4/train_rzf --to models/umi_4x4
     python scripts/export_weights.py models/umi_4x4/djscc --to models/umi_4x4     # recompress
@@ -21,6 +22,9 @@ import shutil
 from pathlib import Path
 
 import h5py
+
+from linksim.cli import script_main
+from linksim.config import ConfigError
 
 
 #: Weights with at least this many values are stored gzip-compressed after a byte shuffle
@@ -70,6 +74,10 @@ def main() -> None:
     p.add_argument("--to", type=Path, required=True, help="e.g. models/umi_4x4")
     p.add_argument("--no-step-log", action="store_true", help="leave batches.csv (per-step loss) out")
     args = p.parse_args()
+    for run in args.runs:  # all checked before any is written
+        missing = [n for n in ("state.json", "best.weights.h5") if not (run / n).is_file()]
+        if missing:
+            raise ConfigError(f"{run}: no {missing[0]}; not a 'linksim train' output or exported model")
     for run in args.runs:
         out = export(run, args.to, step_log=not args.no_step_log)
         size = (out / "best.weights.h5").stat().st_size / 2**20
@@ -77,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    script_main(main)

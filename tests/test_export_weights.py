@@ -5,8 +5,11 @@ import importlib.util
 import json
 from pathlib import Path
 
+import sys
+
 import h5py
 import numpy as np
+import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "export_weights.py"
 spec = importlib.util.spec_from_file_location("export_weights", SCRIPT)
@@ -57,3 +60,16 @@ def test_export_drops_the_optimizer_and_compresses_large_weights_losslessly(tmp_
     assert again == out and _read(out / "best.weights.h5")[0].keys() == weights.keys()
     np.testing.assert_array_equal(_read(out / "best.weights.h5")[0]["encoder/dense/vars/0"],
                                   weights["encoder/dense/vars/0"])
+
+
+def test_a_folder_that_is_not_a_training_output_ends_in_one_line_and_exit_2_before_writing(
+        tmp_path, monkeypatch, capsys):
+    _run(tmp_path / "run")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setattr(sys, "argv", ["x", str(tmp_path / "run"), str(tmp_path / "empty"),
+                                      "--to", str(tmp_path / "models")])
+    with pytest.raises(SystemExit) as stop:
+        export_weights.script_main(export_weights.main)   # what `python scripts/export_weights.py` runs
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "empty: no state.json" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "models").exists()
