@@ -146,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
                             "model in another session, or fine-tune it on another channel; the "
                             "architecture must match, except that semantic.decoder_blocks may be "
                             "larger (new blocks start as identities) and semantic.encoder_width "
-                            "twice the source's (every channel duplicated): the model is grown "
+                            "or decoder_width twice the source's (every channel duplicated): the "
+                            "model is grown "
                             "and starts computing what the source did")
     train.add_argument("--quick", action="store_true",
                        help="smoke test: narrow model, 64 images, 2 epochs; written to <out>/quick")

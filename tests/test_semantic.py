@@ -359,19 +359,30 @@ def test_growing_the_decoder_keeps_what_the_model_computes_and_trains_the_new_bl
     assert any(np.abs(g.numpy()).max() > 0 for g in grads)
     with pytest.raises(ValueError, match="can only add decoder blocks"):
         grow_into(grown, source)
-    wider = build_system(sc, sc.semantic.model_copy(update={"decoder_blocks": 3, "decoder_width": 0.5}))
+    gated = build_system(sc, sc.semantic.model_copy(update={"decoder_blocks": 3, "decoder_snr": True}))
     with pytest.raises(ValueError, match="differ beyond their decoder blocks"):
-        grow_into(source, wider)
+        grow_into(source, gated)
 
 
-@pytest.mark.parametrize("latent", ["dense", "conv"])
-def test_doubling_the_encoder_width_keeps_what_the_model_computes_and_separates_the_twins(latent):
-    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25, "latent": latent})
-    # the twins' halves are summed back: equal up to float rounding
-    source, wider, inputs = _grown(sc, {"encoder_width": 0.5}, tolerance=1e-4)
-    assert wider.component_parameters()["encoder"] > source.component_parameters()["encoder"]
+def _stem(model: SemanticSystem, part: str) -> tf.Variable:
+    """The first kernel that widening tiles along its output: the encoder's stem, or the decoder's
+    restoration 1x1 conv (whose inputs, the folded grid, keep their width)."""
+    if part == "encoder":
+        return model.encoder.stem.layers[0].kernel
+    return model.decoder.restoration.layers[0].kernel
+
+
+@pytest.mark.parametrize("latent, part", [("dense", "encoder"), ("conv", "encoder"),
+                                          ("conv", "decoder")])
+def test_doubling_a_width_keeps_what_the_model_computes_and_separates_the_twins(latent, part):
+    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25, "latent": latent,
+                                 "decoder_blocks": 1})
+    # the twins' halves are summed back: equal up to float rounding (the decoder's depthwise
+    # kernels too, which are tiled, not split: split, they would halve every filter)
+    source, wider, inputs = _grown(sc, {f"{part}_width": 0.5}, tolerance=1e-4)
+    assert wider.component_parameters()[part] > source.component_parameters()[part]
     # twins start equal but get different gradients, so training can make them differ
-    stem = wider.encoder.stem.layers[0].kernel
+    stem = _stem(wider, part)
     c = stem.shape[-1] // 2
     np.testing.assert_array_equal(stem.numpy()[..., :c], stem.numpy()[..., c:])
     with tf.GradientTape() as tape:
@@ -379,7 +390,7 @@ def test_doubling_the_encoder_width_keeps_what_the_model_computes_and_separates_
         loss = tf.reduce_mean(tf.square(out["reconstruction"] - inputs["images"]))
     grad = tape.gradient(loss, stem).numpy()
     assert np.abs(grad[..., :c] - grad[..., c:]).max() > 1e-3 * np.abs(grad).max()
-    for update in ({"encoder_width": 0.75}, {"encoder_width": 0.5, "decoder_width": 0.5}):
+    for update in ({f"{part}_width": 0.75}, {f"{part}_width": 0.5, "decoder_snr": True}):
         other = build_system(sc, sc.semantic.model_copy(update=update))
         with pytest.raises(ValueError, match="can only add decoder blocks|differ beyond"):
             grow_into(source, other)

@@ -153,7 +153,7 @@ def test_a_warm_start_loads_the_weights_starts_a_fresh_optimizer_and_resumes(tmp
 
 
 @pytest.mark.parametrize("semantic, source, message", [
-    ({"model": "rzf", "decoder_width": 0.5}, "source", "semantic.decoder_width=0.25, this scenario has 0.5"),
+    ({"model": "rzf", "decoder_width": 0.75}, "source", "semantic.decoder_width=0.25, this scenario has 0.75"),
     ({"model": "full"}, "source", "holds a 'rzf' model, not 'full'"),
     ({"model": "rzf"}, "missing", "--init-from: no trained 'rzf' model in"),
     ({"model": "rzf", "encoder_width": 0.375}, "source",
@@ -186,14 +186,16 @@ def test_a_warm_start_with_more_decoder_blocks_grows_the_source_and_fewer_are_re
               epochs=1, init_from=tmp_path / "grown", verbose=0, cache_dir=tmp_path)
 
 
-def test_a_warm_start_with_twice_the_encoder_width_grows_the_source(tmp_path):
+def test_a_warm_start_with_twice_the_widths_grows_the_source(tmp_path):
     sc = _scenario(model="rzf", latent="conv")
     train(sc, tmp_path / "source", epochs=1, verbose=0, cache_dir=tmp_path)
-    wider = _scenario(model="rzf", latent="conv", encoder_width=0.5, decoder_blocks=1)
+    wider = _scenario(model="rzf", latent="conv", encoder_width=0.5, decoder_width=0.5,
+                      decoder_blocks=1)
     capture = _Capture()
     state = train(wider, tmp_path / "grown", epochs=1, init_from=tmp_path / "source", verbose=0,
                   cache_dir=tmp_path, callbacks=[capture])
-    assert state["init_from"]["grown"] == {"decoder_blocks": [0, 1], "encoder_width": [0.25, 0.5]}
+    assert state["init_from"]["grown"] == {"decoder_blocks": [0, 1], "encoder_width": [0.25, 0.5],
+                                           "decoder_width": [0.25, 0.5]}
     source = _weights(tmp_path / "source" / "last.keras")
     stem = [w for w in capture.weights if w.shape == (3, 3, 3, 32)]  # the stem: 16 channels, twice
     assert len(stem) == 1 and any(np.array_equal(stem[0], np.concatenate([w, w], axis=-1))
@@ -201,6 +203,8 @@ def test_a_warm_start_with_twice_the_encoder_width_grows_the_source(tmp_path):
     assert state["epochs_done"] == 1
     # twice the width must mean twice every channel count (rounded): 0.2 -> 0.4 gives 26 -> 51
     assert GROWABLE["encoder_width"](0.25, 0.5) and not GROWABLE["encoder_width"](0.2, 0.4)
+    # the decoder's too: 0.3 -> 0.6 gives 10 -> 19 channels for Table I's 32
+    assert GROWABLE["decoder_width"](1.5, 3.0) and not GROWABLE["decoder_width"](0.3, 0.6)
 
 
 class _StepSizes(keras.callbacks.Callback):

@@ -53,7 +53,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import numpy as np
@@ -68,6 +68,7 @@ from linksim.data import DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
 from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load_weights_into
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
+from linksim.semantic.decoder import decoder_channels
 from linksim.semantic.encoder import trunk_channels
 from linksim.semantic.system import WEIGHT_SHAPING, SemanticSystem, build_system, grow_into
 
@@ -386,14 +387,19 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
         if theirs != ours and not grows:
             raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
                               f"{theirs}, this scenario has {ours}; its weights do not fit "
-                              f"(a warm start may add decoder blocks or double the encoder width)")
+                              f"(a warm start may add decoder blocks or double the encoder or decoder width)")
     return trained
 
 
 #: The settings a warm start may grow, and how (:func:`~linksim.semantic.system.grow_into`).
 GROWABLE = {"decoder_blocks": lambda theirs, ours: theirs < ours,
-            "encoder_width": lambda theirs, ours: trunk_channels(ours) == tuple(
-                2 * c for c in trunk_channels(theirs))}
+            "encoder_width": lambda theirs, ours: _doubles(trunk_channels, theirs, ours),
+            "decoder_width": lambda theirs, ours: _doubles(decoder_channels, theirs, ours)}
+
+
+def _doubles(channels: Callable[[float], tuple[int, ...]], theirs: float, ours: float) -> bool:
+    """Width ``ours`` has exactly twice every channel count of ``theirs`` (after rounding)."""
+    return channels(ours) == tuple(2 * c for c in channels(theirs))
 
 
 def _source_setting(trained: TrainedWeights, key: str) -> Any:

@@ -109,6 +109,11 @@ def _scaled(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
+def decoder_channels(width: float) -> tuple[int, ...]:
+    """The decoder's channel counts (Table I's 16, 32, 64, 128) at ``width``."""
+    return tuple(_scaled(c, width) for c in (16, 32, 64, 128))
+
+
 @keras.saving.register_keras_serializable("linksim")
 class SepResBlock(keras.layers.Layer):
     """x + (SepConv+BN+ReLU -> SepConv+BN)(x), then ReLU: a residual block in depthwise-separable convolutions.

@@ -365,7 +365,7 @@ WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", 
 
 
 def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> None:
-    """Copy ``source``'s weights into ``target``, a deeper UE decoder and/or a twice as wide encoder.
+    """Copy ``source``'s weights into ``target``: a deeper UE decoder, a twice as wide encoder and/or decoder.
 
     ``target`` then computes what ``source`` does (up to float rounding), and
     training adds capacity to a trained model instead of starting over. Why:
@@ -375,35 +375,39 @@ def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> 
 
     - Extra decoder blocks (after the source's, at 8x8) start as identities
       (:meth:`~linksim.semantic.decoder.SepResBlock.start_as_identity`).
-    - ``encoder_width`` doubled: every channel of the encoder's trunk is
-      duplicated (Net2WiderNet, Chen et al. 2016): :func:`widened` tiles a
-      weight along its output channels and splits it along its input channels.
+    - ``encoder_width`` or ``decoder_width`` doubled: every channel of that
+      part is duplicated (Net2WiderNet, Chen et al. 2016): :func:`widened`
+      tiles a weight along its output channels and splits it along its input
+      channels (a depthwise kernel, which sums nothing, is tiled).
 
     Raises ValueError if the two differ in anything else.
     """
     have, want = source.decoder_blocks, target.decoder_blocks
-    factor = target.encoder_width / source.encoder_width
-    if (source.model_name != target.model_name or want < have or factor not in (1, 2)
-            or (want, factor) == (have, 1)):
-        raise ValueError(f"can only add decoder blocks to, or double the encoder width of, a "
-                         f"{source.model_name!r} model with {have} blocks and width "
-                         f"{source.encoder_width}; the target is a {target.model_name!r} model "
-                         f"with {want} and {target.encoder_width}")
+    factors = {part: getattr(target, f"{part}_width") / getattr(source, f"{part}_width")
+               for part in ("encoder", "decoder")}
+    if (source.model_name != target.model_name or want < have
+            or any(f not in (1, 2) for f in factors.values())
+            or (want, *factors.values()) == (have, 1, 1)):
+        raise ValueError(f"can only add decoder blocks to, or double the encoder or decoder width "
+                         f"of, a {source.model_name!r} model with {have} blocks and widths "
+                         f"{source.encoder_width} / {source.decoder_width}; the target is a "
+                         f"{target.model_name!r} model with {want} and {target.encoder_width} / "
+                         f"{target.decoder_width}")
     new = target.decoder.residual_blocks[have:]
     fresh = {id(v) for block in new for v in block.weights}
     kept = [v for v in target.weights if id(v) not in fresh]
-    encoder = {id(v) for v in target.encoder.weights}
+    wider = {id(v) for part, f in factors.items() if f == 2 for v in getattr(target, part).weights}
     rng = np.random.default_rng(seed)
     values, mismatch = [], []
     for t, s in zip(kept, source.weights):
         value = s.numpy()
-        if id(t) in encoder:  # as it is if the widths are equal
-            value = widened(value, tuple(t.shape), rng)
+        if id(t) in wider:  # as it is where the shapes are equal
+            value = widened(value, tuple(t.shape), rng, depthwise="depthwise" in t.path)
         if value is None or value.shape != tuple(t.shape):
             mismatch.append(f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}")
         values.append(value)
     if len(kept) != len(source.weights) or mismatch:
-        raise ValueError(f"the models differ beyond their decoder blocks and encoder width: "
+        raise ValueError(f"the models differ beyond their decoder blocks and widths: "
                          f"{(mismatch or ['count'])[0]}")
     for t, value in zip(kept, values):
         t.assign(value)
@@ -411,7 +415,8 @@ def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> 
         block.start_as_identity()
 
 
-def widened(w: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray | None:
+def widened(w: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
+            depthwise: bool = False) -> np.ndarray | None:
     """``w`` for a layer with twice the channels (``shape``), computing the same; None if impossible.
 
     The output axis (last) is tiled: channel ``c + C`` is a twin of channel
@@ -420,8 +425,10 @@ def widened(w: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator) -> 
     equal values, so the next layer sums them back to ``w``, whatever u is.
     Why the u: with equal halves the twins would get equal gradients and stay
     twins for ever, and the wider model would be the narrow one.
-    Per-channel vectors (biases, batch-norm scale, shift and statistics) are
-    tiled, so a twin is normalised exactly as its original.
+    A ``depthwise`` kernel ([k, k, C, 1]: one filter per channel, no sum over
+    channels) is tiled along its channel axis instead: a twin gets its
+    original's filter. Per-channel vectors (biases, batch-norm scale, shift
+    and statistics) are tiled, so a twin is normalised exactly as its original.
     """
     if w.shape == shape:
         return w
@@ -430,8 +437,11 @@ def widened(w: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator) -> 
     if shape[-1] == 2 * w.shape[-1]:
         w = np.concatenate([w, w], axis=-1)
     if w.ndim >= 2 and shape[-2] == 2 * w.shape[-2]:
-        u = rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype)
-        w = np.concatenate([w / 2 * (1 + u), w / 2 * (1 - u)], axis=-2)
+        if depthwise:
+            w = np.concatenate([w, w], axis=-2)
+        else:
+            u = rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype)
+            w = np.concatenate([w / 2 * (1 + u), w / 2 * (1 - u)], axis=-2)
     return w if w.shape == shape else None
 
 
