@@ -218,6 +218,16 @@ class _StepSizes(keras.callbacks.Callback):
         self.rates.append(float(self.model.optimizer.learning_rate.numpy()))
 
 
+def test_training_on_fresh_38901_drops_every_batch_runs_inside_the_compiled_step(tmp_path):
+    # Keras traces train_step without AutoGraph; Sionna's topology code needs it (it raised
+    # OperatorNotAllowedInGraphError before the sampler compiled each model on its own)
+    sc = _scenario(model="rzf", channel_source="online", train_channels=["umi", "rma"],
+                   num_images=20, batch_size=2)
+    state = train(sc, tmp_path / "run", epochs=1, verbose=0, cache_dir=tmp_path)
+    assert state["status"] == "done" and np.isfinite(state["best_val_loss"])
+    assert not list(tmp_path.glob("*.npy"))                     # no bank was made
+
+
 def test_step_size_drops_follow_the_epoch_count_and_may_be_added_on_resume(tmp_path):
     out = tmp_path / "run"
     train(_scenario(model="rzf", learning_rate=1e-3), out, epochs=1, verbose=0, cache_dir=tmp_path)

@@ -116,7 +116,9 @@ class OnlineChannels(ChannelSampler):
                  snr_db: tuple[float, float] = (-7.0, 7.0)) -> None:
         super().__init__(scenario, names, snr_db)
         grid = resource_grid(scenario)
-        self._models = [CHANNELS[n](scenario, grid) for n in self.names]
+        # each model its own tf.function, converted by AutoGraph: Keras traces train_step with
+        # AutoGraph off, and Sionna's 38.901 topology code branches in Python on tensors
+        self._models = [tf.function(CHANNELS[n](scenario, grid)) for n in self.names]
 
     def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:
         if len(self._models) == 1:
