@@ -104,3 +104,18 @@ def test_rzf_stats_measure_gain_spread_and_sinr():
     ramp = flat * np.array([1.0, 2.0, 1.0, 2.0], np.complex64)[None, None, :, None, None]
     spread = rzf_stats(ramp, snr_db=-7.0, power=2.0)["rzf_gain_spread_db_m7"]
     np.testing.assert_allclose(spread, 20 * np.log10(2.0) / 2, rtol=1e-4)  # half 0 dB, half +6 dB
+
+
+def test_matrix_stats_count_the_res_that_float32_cannot_invert_for_zf():
+    """cond(H) beyond 1/sqrt(eps32) on one RE: counted there, and the slot's worst condition kept."""
+    from linksim.experiments.channel_stats import F32_SINGULAR_COND, matrix_stats
+
+    k, s, f = 2, 2, 4
+    eye = np.eye(k, dtype=np.complex64)[None, :, None, None, :, None, None]
+    h = np.broadcast_to(eye, (1, k, 1, 1, k, s, f)).copy()
+    h[0, 1, 0, 0, 1, 0, 0] = 1.0 / (4 * F32_SINGULAR_COND)   # RE (0, 0): cond 4x the limit
+    h[0, 1, 0, 0, 1, 1, 1] = 1.0 / (0.5 * F32_SINGULAR_COND)  # RE (1, 1): half of it
+    stats = matrix_stats(tf.constant(h))
+    assert stats["f32_singular_res"].tolist() == [1]
+    np.testing.assert_allclose(stats["cond_db_max"], 20 * np.log10(4 * F32_SINGULAR_COND), rtol=1e-4)
+    np.testing.assert_allclose(stats["cond_db"], 0.0, atol=1e-4)   # the median RE is the identity

@@ -76,6 +76,11 @@ def rzf_stats(H: np.ndarray, snr_db: float, power: float) -> dict[str, np.ndarra
             f"rzf_sinr_db_{key}": 10 * np.log10(sinr).ravel()}
 
 
+#: Condition number of H beyond which float32 cannot factor H H^H (cond(H H^H) = cond(H)^2 >
+#: 1/eps): where ZF's (H H^H)^-1 (alpha = 0, no regulariser) may come out NaN or Inf.
+F32_SINGULAR_COND = 1.0 / float(np.sqrt(np.finfo(np.float32).eps))
+
+
 def matrix_stats(h: tf.Tensor, power: float = 1.0,
                  snrs_db: tuple[float, ...] = ()) -> dict[str, np.ndarray]:
     """ZF- and RZF-relevant statistics of ``h`` [B, K, 1, 1, M, S, F] per (slot, user).
@@ -97,6 +102,8 @@ def matrix_stats(h: tf.Tensor, power: float = 1.0,
         "zf_gain_db_mean": zf_gain_db.mean(axis=(1, 2)).ravel(),
         "zf_gain_db_min": zf_gain_db.min(axis=(1, 2)).ravel(),
         "cond_db": np.median(cond_db, axis=(1, 2)).ravel(),
+        "cond_db_max": cond_db.max(axis=(1, 2)).ravel(),
+        "f32_singular_res": (cond_db > 20 * np.log10(F32_SINGULAR_COND)).sum(axis=(1, 2)).ravel(),
         "selectivity_db": sel_db.ravel(),
     }
 
@@ -139,6 +146,10 @@ def scenario_stats(scenario: Scenario, models: list[str], fft_sizes: list[int],
                 }
             row |= {
                 "median_cond_db": float(np.median(v["cond_db"])),
+                # ZF's numerical risk (seed 003 Fig. 10) lives in the tail over single REs
+                "max_cond_db": float(v["cond_db_max"].max()),
+                "res": int(v["f32_singular_res"].size * sc.ofdm.num_ofdm_symbols * fft),
+                "f32_singular_res": int(v["f32_singular_res"].sum()),
                 "median_zf_gain_db": float(np.median(v["zf_gain_db_mean"])),
                 "p10_zf_gain_db": float(np.percentile(v["zf_gain_db_mean"], 10)),
                 "p10_worst_re_zf_gain_db": float(np.percentile(v["zf_gain_db_min"], 10)),

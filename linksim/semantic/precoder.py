@@ -28,10 +28,11 @@ batched ``tf.linalg`` version (forward + backward, 64 slots at N_f = 32:
 XLA, it never raises: with alpha = 0 (ZF) and a singular H H^H a pivot is
 zero or negative, and NaN/Inf propagate to the output and the loss -- the
 collapse of the paper's Fig. 10, which the training loop can then report as
-a result. (On the normalised 4 x 4 38.901 channels of this project ZF stays
-finite in the forward pass: over 3 x 64 UMi/UMa/RMa slots at N_f = 32 the
-condition number of H never exceeded 140; whether ZF *training* collapses
-is for the training experiment to show.)
+a result. (On the normalised 4 x 4 38.901 channels of this project the
+condition number of H has a median of 7, but its tail over single REs
+reaches the float32 limit: ``linksim stats`` counts the REs beyond it. The
+training experiment of results/README.md, Fig. 10, shows what that does to
+ZF training.)
 """
 from __future__ import annotations
 
