@@ -18,6 +18,10 @@ for r in runs/umi_4x4/train_{full,no_pilot,rzf,djscc,zf} runs/umi_4x4_conv_csi10
   [ -f "$r/state.json" ] && runs+=("$r")
 done
 "$py" -m linksim train-report "${runs[@]}" --out results/fig10_training
+# ZF against Full, both on fresh 38.901 drops every batch (umi_4x4_online.yaml): the collapse
+online=()
+for r in runs/umi_4x4_online/train_{full,zf}; do [ -f "$r/state.json" ] && online+=("$r"); done
+[ ${#online[@]} -gt 0 ] && "$py" -m linksim train-report "${online[@]}" --out results/fig10_training/zf_online
 # the 34-epoch 8-slot run beside the conv model (run folders where trained; the conv model's
 # weights left the tree at 650d661: git checkout 650d661 -- models/umi_4x4_conv)
 [ -f runs/umi_4x4_conv_deep_bs8/train_full/state.json ] && [ -f models/umi_4x4_conv/full/state.json ] \
