@@ -73,3 +73,28 @@ def test_a_folder_that_is_not_a_training_output_ends_in_one_line_and_exit_2_befo
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "empty: no state.json" in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "models").exists()
+
+
+def test_half_rounds_large_weights_to_float16_says_so_and_keras_loads_them(tmp_path):
+    import keras
+
+    def model():
+        return keras.Sequential([keras.Input((256,)), keras.layers.Dense(512), keras.layers.Dense(2)])
+
+    trained = model()
+    (tmp_path / "run").mkdir()
+    trained.save_weights(tmp_path / "run" / "best.weights.h5")
+    (tmp_path / "run" / "state.json").write_text(json.dumps({"model": "full"}))
+    (tmp_path / "run" / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    out = export_weights.export(tmp_path / "run", tmp_path / "models", step_log=False, half=True)
+    with h5py.File(out / "best.weights.h5") as f:
+        dtypes = {}
+        f.visititems(lambda n, d: dtypes.update({n: d.dtype}) if isinstance(d, h5py.Dataset) else None)
+    assert sorted(str(t) for t in dtypes.values()) == ["float16"] + ["float32"] * 3   # 1 big kernel
+    assert json.loads((out / "state.json").read_text())["exported"] == {"float16_from_values": 2**16}
+    loaded = model()
+    loaded.load_weights(out / "best.weights.h5")
+    x = np.random.default_rng(1).standard_normal((4, 256)).astype(np.float32)
+    before, after = trained(x).numpy(), loaded(x).numpy()
+    assert loaded.weights[0].dtype == "float32" and not np.array_equal(before, after)  # rounded
+    np.testing.assert_allclose(after, before, rtol=0, atol=2e-3 * np.abs(before).max())
