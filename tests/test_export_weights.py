@@ -91,7 +91,13 @@ def test_half_rounds_large_weights_to_float16_says_so_and_keras_loads_them(tmp_p
         dtypes = {}
         f.visititems(lambda n, d: dtypes.update({n: d.dtype}) if isinstance(d, h5py.Dataset) else None)
     assert sorted(str(t) for t in dtypes.values()) == ["float16"] + ["float32"] * 3   # 1 big kernel
-    assert json.loads((out / "state.json").read_text())["exported"] == {"float16_from_values": 2**16}
+    state = json.loads((out / "state.json").read_text())
+    assert state["exported"] == {"float16_from_values": 2**16}
+    # every evaluation of these weights records that they were rounded
+    from linksim.experiments.semantic_eval import TrainedWeights
+    record = TrainedWeights("full", out / "best.weights.h5", state).summary
+    assert record["exported"] == state["exported"]
+    assert "exported" not in TrainedWeights("full", out / "best.weights.h5", {}).summary
     loaded = model()
     loaded.load_weights(out / "best.weights.h5")
     x = np.random.default_rng(1).standard_normal((4, 256)).astype(np.float32)

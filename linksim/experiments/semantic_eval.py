@@ -77,7 +77,9 @@ class TrainedWeights:
                 "train_wall_s": s.get("wall_s"), "status": s.get("status"),
                 "optimizer_step": s.get("optimizer_step"), "batch_slots": s.get("batch_slots"),
                 "data": s.get("data"), "semantic": s.get("semantic"),
-                "train_commit": (s.get("provenance") or {}).get("git_commit")}
+                "train_commit": (s.get("provenance") or {}).get("git_commit"),
+                # weights rounded on export (scripts/export_weights.py --half), if they were
+                **({"exported": s["exported"]} if "exported" in s else {})}
 
 
 def _read_state(path: Path, key: str = "weights") -> dict:
