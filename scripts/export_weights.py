@@ -9,9 +9,9 @@ for a long run with small batches). Large weights are stored compressed
 (lossless; Keras reads them as they are); ``--half`` also rounds them to
 float16 (lossy: half the size, for a model that does not fit the 30 MB budget
 otherwise; its evaluation must load the exported folder, whose state.json,
-and so every evaluation's record of the weights, says ``exported``). An exported folder given as the run is
-recompressed in place. A folder that is not a training output ends in one
-line, exit 2, before anything is written.
+and so every evaluation's record of the weights, says ``exported``). An
+exported folder given as the run is recompressed in place. A folder that is
+not a training output ends in one line, exit 2, before anything is written.
 
     python scripts/export_weights.py runs/umi_4x4/train_full runs/umi_4x4/train_rzf --to models/umi_4x4
     python scripts/export_weights.py models/umi_4x4/djscc --to models/umi_4x4     # recompress

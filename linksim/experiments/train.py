@@ -387,7 +387,8 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
         if theirs != ours and not grows:
             raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
                               f"{theirs}, this scenario has {ours}; its weights do not fit "
-                              f"(a warm start may add decoder blocks or double the encoder or decoder width)")
+                              f"(a warm start may add decoder blocks or double the encoder or "
+                              f"decoder width)")
     return trained
 
 

@@ -365,7 +365,7 @@ WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", 
 
 
 def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> None:
-    """Copy ``source``'s weights into ``target``: a deeper UE decoder, a twice as wide encoder and/or decoder.
+    """Copy ``source``'s weights into ``target``: more UE decoder blocks, twice the encoder/decoder width.
 
     ``target`` then computes what ``source`` does (up to float rounding), and
     training adds capacity to a trained model instead of starting over. Why:
