@@ -147,7 +147,9 @@ def _parser() -> argparse.ArgumentParser:
                             "architecture must match, except that semantic.decoder_blocks may be "
                             "larger (new blocks start as identities) and semantic.encoder_width "
                             "or decoder_width twice the source's (every channel duplicated): the "
-                            "model is grown and starts computing what the source did")
+                            "model is grown and starts computing what the source did; or "
+                            "ofdm.fft_size a multiple of the source's (conv latent; nothing else "
+                            "changed): the model starts sending every latent value k times")
     train.add_argument("--quick", action="store_true",
                        help="smoke test: narrow model, 64 images, 2 epochs; written to <out>/quick")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")

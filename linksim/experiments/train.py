@@ -35,7 +35,9 @@ continues from them, or fine-tunes a model on another channel. ``state.json``
 records where the weights came from and how long they had been trained. The
 new run may have more UE decoder blocks than the source (the extra ones start
 as identities) or an encoder twice as wide (every channel duplicated): it
-begins where the source ended, with more capacity (``grow_into``).
+begins where the source ended, with more capacity (``grow_into``). Or it may
+have k times the source's subcarriers (``ofdm.fft_size``, conv latent): it
+begins as the source with every latent value sent k times (``regrid_into``).
 
 Determinism: Keras, NumPy and Sionna are seeded from ``scenario.seed`` and
 the epoch the run starts at, and the training images are shuffled (then
@@ -70,7 +72,8 @@ from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
 from linksim.semantic.decoder import decoder_channels
 from linksim.semantic.encoder import trunk_channels
-from linksim.semantic.system import WEIGHT_SHAPING, SemanticSystem, build_system, grow_into
+from linksim.semantic.system import (WEIGHT_SHAPING, SemanticSystem, build_system, grow_into,
+                                     regrid_into)
 
 
 def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
@@ -378,9 +381,21 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
     Raises ConfigError (one line, ``--init-from``) for a missing or unreadable
     source, another variant, or another architecture, before Keras would. More
     ``decoder_blocks`` than the source's, or twice its ``encoder_width``, is
-    allowed: the model is grown (:func:`~linksim.semantic.system.grow_into`).
+    allowed: the model is grown (:func:`~linksim.semantic.system.grow_into`);
+    so is a multiple of its ``ofdm.fft_size``, alone
+    (:func:`~linksim.semantic.system.regrid_into`).
     """
     trained = find_weights(str(source), scenario, cfg.model, key="--init-from")
+    theirs_nf, ours_nf = trained.state.get("fft_size", scenario.ofdm.fft_size), scenario.ofdm.fft_size
+    if theirs_nf != ours_nf:
+        shaping = all(_source_setting(trained, key) == getattr(cfg, key) for key in WEIGHT_SHAPING)
+        if (ours_nf % theirs_nf or ours_nf < 2 * theirs_nf or cfg.latent != "conv"
+                or cfg.model == "djscc" or not shaping):
+            raise ConfigError(f"--init-from: {trained.path.parent} was trained at ofdm.fft_size="
+                              f"{theirs_nf}, this scenario has {ours_nf}; a warm start may go to "
+                              f"a multiple of it (latent: conv, not djscc), with every other "
+                              f"semantic setting unchanged")
+        return trained
     for key in WEIGHT_SHAPING:
         theirs, ours = _source_setting(trained, key), getattr(cfg, key)
         grows = GROWABLE.get(key, lambda theirs, ours: False)(theirs, ours)
@@ -411,6 +426,14 @@ def _source_setting(trained: TrainedWeights, key: str) -> Any:
 def _load_warm(model: SemanticSystem, warm: TrainedWeights, scenario: Scenario,
                cfg: SemanticConfig) -> dict[str, Any]:
     """Load ``warm`` into ``model``, growing it if it is deeper or wider; what to record."""
+    theirs_nf = warm.state.get("fft_size", scenario.ofdm.fft_size)
+    if theirs_nf != scenario.ofdm.fft_size:
+        narrow = scenario.model_copy(update={"ofdm": scenario.ofdm.model_copy(
+            update={"fft_size": theirs_nf})})
+        source = build_system(narrow, cfg)
+        load_weights_into(source, warm.path, narrow, key="--init-from")
+        regrid_into(source, model)
+        return {**warm.summary, "grown": {"fft_size": [theirs_nf, scenario.ofdm.fft_size]}}
     theirs = {key: _source_setting(warm, key) for key in GROWABLE}
     if all(theirs[key] == getattr(cfg, key) for key in GROWABLE):
         load_weights_into(model, warm.path, scenario, key="--init-from")

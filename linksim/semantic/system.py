@@ -445,6 +445,88 @@ def widened(w: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
     return w if w.shape == shape else None
 
 
+def regrid_into(source: SemanticSystem, target: SemanticSystem) -> None:
+    """Copy ``source`` (N_f subcarriers) into ``target`` (k N_f, k >= 2): the wider grid starts as a k-fold repetition code.
+
+    Why: the models that need the most training are the wide-grid ones (every
+    step costs up to 4x the N_f = 32 step), and at N_f = 32 this project has
+    a model trained for days; starting N_f = 128 from it keeps its image
+    features, precoder and decoder body, and only the grid's extra
+    subcarriers have to be learned (results/README.md, Fig. 9).
+
+    Only the layers on the grid side of the 8x8 fold (the encoder's last conv
+    and the UE decoder's first layers) change shape with N_f, along their
+    channel axes: at 8x8 positions the fold holds C = 2 S N_f / 64 values
+    (``fold_channels``), and a position of the wider grid holds k times the
+    values of the same position of the narrower one, in the same order.
+    Every such channel axis is tiled k times (within its blocks of C, for the
+    decoder's [grid, pilot reference] input), and a kernel summing over one
+    (its input axis; not a depthwise kernel, which sums nothing) is divided
+    by k. So:
+
+    - the encoder sends every latent value of a position k times, each
+      copy on other subcarriers (and, at N_f = 32 -> 128, in the other half
+      of the slot): a repetition code over frequency;
+    - a decoder fed a grid whose fold repeats a narrow grid's fold k times
+      computes exactly what the source decoder computes on the narrow grid;
+      fed real repeated symbols it averages the k noisy copies (k times the
+      SNR, plus frequency diversity). The pilot reference is not such a
+      repetition (other subcarriers carry other pilots), nor are the two
+      halves of a slot exactly the layout the source saw, so the start is
+      close to, not equal to, the source model at k times its SNR.
+
+    Everything else (the image trunk, the gates, the precoder, the decoder's
+    blocks and heads) is copied unchanged. Raises ValueError for another
+    variant or architecture, a dense latent (its Dense layer has no
+    per-position order), DJSCC, or a grid that is not k times wider.
+    """
+    narrow, wide = source.scenario.ofdm.fft_size, target.scenario.ofdm.fft_size
+    k, rest = divmod(wide, narrow)
+    same = all(getattr(source, key) == getattr(target, key) for key in ARCHITECTURE)
+    if (k < 2 or rest or not same or source.model_name != target.model_name
+            or source.latent != "conv" or source.variant.codec != "semantic"):
+        raise ValueError(f"can only copy a conv-latent model to a grid k >= 2 times wider with "
+                         f"nothing else changed; the source is a {source.model_name!r} model "
+                         f"(latent {source.latent!r}) at N_f = {narrow}, the target a "
+                         f"{target.model_name!r} model at N_f = {wide}")
+    unit = fold_channels(source.scenario.ofdm.num_ofdm_symbols, narrow)
+    values = []
+    for t, s in zip(target.weights, source.weights, strict=True):
+        value = repeated(s.numpy(), tuple(t.shape), k, unit, depthwise="depthwise" in t.path)
+        if value is None:
+            raise ValueError(f"the models differ beyond the grid: {t.path} {tuple(t.shape)} vs "
+                             f"{s.path} {tuple(s.shape)}")
+        values.append(value)
+    for t, value in zip(target.weights, values):
+        t.assign(value)
+
+
+def repeated(w: np.ndarray, shape: tuple[int, ...], k: int, unit: int,
+             depthwise: bool = False) -> np.ndarray | None:
+    """``w`` for a layer with k times the channels on its grid-side axes (``shape``); None if impossible.
+
+    An axis k times longer (the last, and the second to last of a kernel) is
+    split into its blocks of ``unit`` channels (one block if its length is not
+    a multiple of ``unit``) and each block tiled k times: channel ``c + j unit``
+    of a block is a copy of channel ``c``. A kernel's input axis (second to
+    last) is also divided by k, so the k copies sum to one (a ``depthwise``
+    kernel is only tiled: one filter per channel, no sum).
+    """
+    if w.shape == shape:
+        return w
+    if len(shape) != w.ndim:
+        return None
+    for axis in range(-1, -min(w.ndim, 2) - 1, -1):
+        if shape[axis] != k * w.shape[axis]:
+            continue
+        blocks = w.shape[axis] // unit if w.shape[axis] % unit == 0 else 1
+        w = np.concatenate([np.concatenate([b] * k, axis=axis)
+                            for b in np.split(w, blocks, axis=axis)], axis=axis)
+        if axis == -2 and not depthwise:
+            w = w / k
+    return w if w.shape == shape else None
+
+
 def build_system(scenario: Scenario, cfg: SemanticConfig) -> SemanticSystem:
     """The variant ``cfg.model`` with ``cfg``'s widths, latent and loss weight, built.
 
