@@ -26,7 +26,7 @@ from linksim.semantic import (
 from linksim.semantic.decoder import SemanticDecoder, fold_grid
 from linksim.semantic.encoder import latent_from_fold_order
 from linksim.semantic.precoder import normalize_power
-from linksim.semantic.system import grow_into
+from linksim.semantic.system import grow_into, regrid_into
 
 K, M, S = 4, 4, 14
 
@@ -394,6 +394,64 @@ def test_doubling_a_width_keeps_what_the_model_computes_and_separates_the_twins(
         other = build_system(sc, sc.semantic.model_copy(update=update))
         with pytest.raises(ValueError, match="can only add decoder blocks|differ beyond"):
             grow_into(source, other)
+
+
+def _trained(sc, model: str) -> SemanticSystem:
+    """A built ``model`` with no weight at its initial value (as after training)."""
+    system = build_system(sc, sc.semantic.model_copy(update={"model": model}))
+    rng = np.random.default_rng(4)
+    for v in system.weights:
+        v.assign(v + 0.1 * rng.standard_normal(v.shape).astype(np.float32))
+    return system
+
+
+def _unfold(features: tf.Tensor, fft_size: int) -> tf.Tensor:
+    """fold_grid's inverse: [N, 8, 8, C] real -> [N, S, fft_size] complex."""
+    t = tf.reshape(features, [-1, fft_size, S, 2])
+    return tf.transpose(tf.complex(t[..., 0], t[..., 1]), [0, 2, 1])
+
+
+@pytest.mark.parametrize("fft_size", [64, 128])
+def test_a_wider_grid_starts_as_a_repetition_code_of_the_narrow_model(fft_size):
+    k = fft_size // 32
+    semantic = {"encoder_width": 0.25, "decoder_width": 0.25, "latent": "conv",
+                "decoder_blocks": 1, "decoder_snr": True}
+    narrow = make_scenario(semantic=semantic)
+    wide = make_scenario(semantic=semantic, ofdm={"fft_size": fft_size})
+    # the transmitter (the RZF variant: no CSI-dependent gates, so both see the same input):
+    # every data symbol of a user's narrow grid is sent k times on the wide grid
+    source, target = _trained(narrow, "rzf"), _trained(wide, "rzf")
+    regrid_into(source, target)
+    images = _inputs(2, 32)["images"]
+    no = tf.constant([0.3, 2.0])
+    grids = []
+    for model, sc in ((source, narrow), (target, wide)):
+        csi = tf.zeros([2 * K, sc.ofdm.fft_size, M])
+        z = model.encoder(tf.reshape(images, [-1, 32, 32, 3]), csi, tf.repeat(no, K))
+        grids.append(model.mapper(tf.reshape(z, [2, K, -1])).numpy())
+    data = [g[..., np.abs(m.mapper.pilot_reference.numpy()).sum(0) == 0] for g, m
+            in zip(grids, (source, target))]  # non-pilot REs, per user
+    assert data[1].shape[-1] == k * data[0].shape[-1]
+    np.testing.assert_allclose(np.sort_complex(np.repeat(data[0], k, -1).ravel()),
+                               np.sort_complex(data[1].ravel()), atol=1e-6)
+    # the receiver (Full: pilot attention and SNR gate, whose inputs are [grid, reference]
+    # blocks): fed a grid whose fold repeats the narrow fold k times, it decodes what the
+    # narrow decoder decodes (the k copies are averaged)
+    source, target = _trained(narrow, "full"), _trained(wide, "full")
+    regrid_into(source, target)
+    rng = np.random.default_rng(5)
+    y, p = (tf.complex(*tf.unstack(tf.constant(rng.standard_normal((2, 4, S, 32)), tf.float32)))
+            for _ in range(2))
+    tiled = [_unfold(tf.tile(fold_grid(x), [1, 1, 1, k]), fft_size) for x in (y, p)]
+    no = tf.constant([0.3, 2.0, 1.0, 0.5])
+    for a, b in zip(source.decoder(y, p, no), target.decoder(*tiled, no)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
+    # one change at a time, conv latent only, whole multiples only
+    for sc, update in ((wide, {"decoder_blocks": 2}), (wide, {"latent": "dense"}),
+                       (make_scenario(semantic=semantic, ofdm={"fft_size": 48}), {})):
+        other = build_system(sc, sc.semantic.model_copy(update={"model": "full", **update}))
+        with pytest.raises(ValueError, match="can only copy a conv-latent model"):
+            regrid_into(source, other)
 
 
 def test_channel_bank_is_cached_and_samplers_draw_the_right_shapes(tmp_path):

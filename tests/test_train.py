@@ -207,6 +207,29 @@ def test_a_warm_start_with_twice_the_widths_grows_the_source(tmp_path):
     assert GROWABLE["decoder_width"](1.5, 3.0) and not GROWABLE["decoder_width"](0.3, 0.6)
 
 
+def test_a_warm_start_on_a_wider_grid_repeats_the_source_and_other_grids_are_refused(tmp_path):
+    train(_scenario(model="rzf", latent="conv"), tmp_path / "source", epochs=1, verbose=0,
+          cache_dir=tmp_path)
+    wide = make_scenario(semantic={**TINY, "model": "rzf", "latent": "conv"}, ofdm={"fft_size": 64})
+    capture = _Capture()
+    state = train(wide, tmp_path / "wide", epochs=1, init_from=tmp_path / "source", verbose=0,
+                  cache_dir=tmp_path, callbacks=[capture])
+    assert state["init_from"]["grown"] == {"fft_size": [32, 64]} and state["epochs_done"] == 1
+    source = _weights(tmp_path / "source" / "last.keras")
+    kernels = [w for w in source if w.ndim == 4 and w.shape[-1] == 12]  # the latent: 12 per 8x8
+    assert len(kernels) == 1
+    assert any(np.array_equal(w, np.concatenate([kernels[0]] * 2, axis=-1))
+               for w in capture.weights)
+    for fft_size, semantic in ((48, {}), (64, {"decoder_blocks": 1})):
+        other = make_scenario(semantic={**TINY, "model": "rzf", "latent": "conv", **semantic},
+                              ofdm={"fft_size": fft_size})
+        with pytest.raises(ConfigError, match=f"ofdm.fft_size=32, this scenario has {fft_size}; "
+                                              "a warm start may go to a multiple"):
+            train(other, tmp_path / "other", epochs=1, init_from=tmp_path / "source", verbose=0,
+                  cache_dir=tmp_path)
+        assert not (tmp_path / "other").exists()
+
+
 class _StepSizes(keras.callbacks.Callback):
     """Adam's step size in every epoch, read from the optimizer itself."""
 
