@@ -449,8 +449,8 @@ def regrid_into(source: SemanticSystem, target: SemanticSystem) -> None:
     """Copy ``source`` (N_f subcarriers) into ``target`` (k N_f, k >= 2): the wider grid starts as a k-fold repetition code.
 
     Why: the models that need the most training are the wide-grid ones (every
-    step costs up to 4x the N_f = 32 step), and at N_f = 32 this project has
-    a model trained for days; starting N_f = 128 from it keeps its image
+    step costs more than the N_f = 32 step), and at N_f = 32 this project has
+    a model trained for 128 epochs; starting N_f = 128 from it keeps its image
     features, precoder and decoder body, and only the grid's extra
     subcarriers have to be learned (results/README.md, Fig. 9).
 
@@ -507,8 +507,8 @@ def repeated(w: np.ndarray, shape: tuple[int, ...], k: int, unit: int,
 
     An axis k times longer (the last, and the second to last of a kernel) is
     split into its blocks of ``unit`` channels (one block if its length is not
-    a multiple of ``unit``) and each block tiled k times: channel ``c + j unit``
-    of a block is a copy of channel ``c``. A kernel's input axis (second to
+    a multiple of ``unit``) and each block tiled k times: in a block of L
+    channels, channel ``c + j L`` is a copy of channel ``c``. A kernel's input axis (second to
     last) is also divided by k, so the k copies sum to one (a ``depthwise``
     kernel is only tiled: one filter per channel, no sum).
     """
