@@ -327,10 +327,7 @@ def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr, conv):
 
 def _grown(sc, update: dict, tolerance: float):
     """A "trained" source (no weight at its initial value), grown by ``update``; both compute alike."""
-    source = build_system(sc, sc.semantic)
-    rng = np.random.default_rng(4)
-    for v in source.weights:
-        v.assign(v + 0.1 * rng.standard_normal(v.shape).astype(np.float32))
+    source = _trained(sc, sc.semantic.model)
     grown = build_system(sc, sc.semantic.model_copy(update=update))
     grow_into(source, grown)
     inputs = _inputs(2, 32, no=(0.3, 2.0))

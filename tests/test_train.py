@@ -228,6 +228,12 @@ def test_a_warm_start_on_a_wider_grid_repeats_the_source_and_other_grids_are_ref
             train(other, tmp_path / "other", epochs=1, init_from=tmp_path / "source", verbose=0,
                   cache_dir=tmp_path)
         assert not (tmp_path / "other").exists()
+    # a corrupt record of the source's grid: the same one line, not a ZeroDivisionError
+    state_path = tmp_path / "source" / "state.json"
+    state_path.write_text(json.dumps({**json.loads(state_path.read_text()), "fft_size": 0}))
+    with pytest.raises(ConfigError, match="ofdm.fft_size=0, this scenario has 64"):
+        train(wide, tmp_path / "other", epochs=1, init_from=tmp_path / "source", verbose=0,
+              cache_dir=tmp_path)
 
 
 class _StepSizes(keras.callbacks.Callback):

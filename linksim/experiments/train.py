@@ -386,20 +386,22 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
     (:func:`~linksim.semantic.system.regrid_into`).
     """
     trained = find_weights(str(source), scenario, cfg.model, key="--init-from")
-    theirs_nf, ours_nf = trained.state.get("fft_size", scenario.ofdm.fft_size), scenario.ofdm.fft_size
+    changed = {key: _source_setting(trained, key) for key in WEIGHT_SHAPING
+               if _source_setting(trained, key) != getattr(cfg, key)}
+    theirs_nf, ours_nf = _source_fft_size(trained, scenario), scenario.ofdm.fft_size
     if theirs_nf != ours_nf:
-        shaping = all(_source_setting(trained, key) == getattr(cfg, key) for key in WEIGHT_SHAPING)
-        if (ours_nf % theirs_nf or ours_nf < 2 * theirs_nf or cfg.latent != "conv"
-                or cfg.model == "djscc" or not shaping):
+        # a corrupt state.json may hold anything here: refused in the same line, not a traceback
+        if (not isinstance(theirs_nf, int) or theirs_nf < 1 or ours_nf % theirs_nf
+                or ours_nf < 2 * theirs_nf or cfg.latent != "conv" or cfg.model == "djscc"
+                or changed):
             raise ConfigError(f"--init-from: {trained.path.parent} was trained at ofdm.fft_size="
                               f"{theirs_nf}, this scenario has {ours_nf}; a warm start may go to "
                               f"a multiple of it (latent: conv, not djscc), with every other "
                               f"semantic setting unchanged")
         return trained
-    for key in WEIGHT_SHAPING:
-        theirs, ours = _source_setting(trained, key), getattr(cfg, key)
-        grows = GROWABLE.get(key, lambda theirs, ours: False)(theirs, ours)
-        if theirs != ours and not grows:
+    for key, theirs in changed.items():
+        ours = getattr(cfg, key)
+        if not GROWABLE.get(key, lambda theirs, ours: False)(theirs, ours):
             raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
                               f"{theirs}, this scenario has {ours}; its weights do not fit "
                               f"(a warm start may add decoder blocks or double the encoder or "
@@ -423,10 +425,15 @@ def _source_setting(trained: TrainedWeights, key: str) -> Any:
     return (trained.state.get("semantic") or {}).get(key, SemanticConfig.model_fields[key].default)
 
 
+def _source_fft_size(trained: TrainedWeights, scenario: Scenario) -> Any:
+    """The N_f ``trained`` was trained at (a state without one: this scenario's)."""
+    return trained.state.get("fft_size", scenario.ofdm.fft_size)
+
+
 def _load_warm(model: SemanticSystem, warm: TrainedWeights, scenario: Scenario,
                cfg: SemanticConfig) -> dict[str, Any]:
-    """Load ``warm`` into ``model``, growing it if it is deeper or wider; what to record."""
-    theirs_nf = warm.state.get("fft_size", scenario.ofdm.fft_size)
+    """Load ``warm`` into ``model``, growing it if it is deeper, wider or on a wider grid; what to record."""
+    theirs_nf = _source_fft_size(warm, scenario)
     if theirs_nf != scenario.ofdm.fft_size:
         narrow = scenario.model_copy(update={"ofdm": scenario.ofdm.model_copy(
             update={"fft_size": theirs_nf})})

@@ -516,7 +516,7 @@ def repeated(w: np.ndarray, shape: tuple[int, ...], k: int, unit: int,
         return w
     if len(shape) != w.ndim:
         return None
-    for axis in range(-1, -min(w.ndim, 2) - 1, -1):
+    for axis in (-1, -2)[:w.ndim]:  # output channels; a kernel's input channels
         if shape[axis] != k * w.shape[axis]:
             continue
         blocks = w.shape[axis] // unit if w.shape[axis] % unit == 0 else 1
