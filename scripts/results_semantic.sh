@@ -36,9 +36,9 @@ for r in runs/umi_4x4_conv_deep_bs8/train_full runs/umi_4x4_conv_deep_bs8_more/t
          runs/umi_4x4_conv_deep5_bs8/train_full runs/umi_4x4_conv_deep8_bs8/train_full; do
   [ -f "$r/state.json" ] && sources+=("$r")
 done
-wide=()
-[ -f runs/umi_4x4_conv_deep8wd_bs8/train_full/state.json ] && wide=(runs/umi_4x4_conv_deep8wd_bs8/train_full)
-"$py" -m linksim train-report "${sources[@]}" "$best" "${wide[@]}" --out results/fig10_training/deep8w
+wide=runs/umi_4x4_conv_deep8wd_bs8/train_full
+[ -f "$wide/state.json" ] || wide=models/umi_4x4_conv_deep8wd_bs8/full
+"$py" -m linksim train-report "${sources[@]}" "$best" "$wide" --out results/fig10_training/deep8w
 # ... and the best one moved to N_f = 128 (a 4-fold repetition code at the start), beside it
 nf128=runs/umi_4x4_nf128_conv_deep8w_bs8/train_full
 [ -f "$nf128/state.json" ] \
@@ -59,9 +59,8 @@ fi
 # The best N_f = 32 model (deep UE decoder, 8 slots per step, grown to 5 then 8 blocks, then its
 # encoder widened), from its committed weights
 "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8w --no-progress
-# ... and with its UE decoder widened (weights in runs/, where trained)
-[ -f runs/umi_4x4_conv_deep8wd_bs8/train_full/state.json ] \
-  && "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8wd --no-progress
+# ... and with its UE decoder widened (committed weights)
+"$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8wd --no-progress
 "$py" -m linksim report results/fig9_psnr/conv_deep
 # What a longer run would need: PSNR vs epochs summed along that model's lineage, extrapolated
 "$py" scripts/target_scaling.py results/fig9_psnr/conv_deep \
