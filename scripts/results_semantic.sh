@@ -41,8 +41,8 @@ wide=runs/umi_4x4_conv_deep8wd_bs8/train_full
 "$py" -m linksim train-report "${sources[@]}" "$best" "$wide" --out results/fig10_training/deep8w
 # ... and the best one moved to N_f = 128 (a 4-fold repetition code at the start), beside it
 nf128=runs/umi_4x4_nf128_conv_deep8w_bs8/train_full
-[ -f "$nf128/state.json" ] \
-  && "$py" -m linksim train-report "$best" "$nf128" --out results/fig10_training/nf128_deep8w
+[ -f "$nf128/state.json" ] || nf128=models/umi_4x4_nf128_conv_deep8w_bs8/full
+"$py" -m linksim train-report "$best" "$nf128" --out results/fig10_training/nf128_deep8w
 # Figs. 9, 11, 12 (N_f = 32): same images and realisations as results/fig8_sscc
 "$py" -m linksim run scenarios/fig9_semantic.yaml --out results/fig9_psnr --no-progress
 "$py" -m linksim report results/fig9_psnr
@@ -72,15 +72,12 @@ for pair in conv_wide:umi_4x4_conv_wide/train_full conv_deep:umi_4x4_conv_deep/t
   "$py" -m linksim run "scenarios/fig9_semantic_$run.yaml" --out "results/fig9_psnr/$run" --no-progress
   "$py" -m linksim report "results/fig9_psnr/$run"
 done
-# N_f = 128, conv latent: trained there, and the best N_f = 32 model moved there (weights in
-# runs/, where trained)
-nf128_conv=()
+# N_f = 128, conv latent: trained there (weights in runs/, where trained), and the best N_f = 32
+# model moved there (committed weights)
+nf128_conv=(--only deep8w)
 [ -f runs/umi_4x4_nf128_conv/train_full/state.json ] && nf128_conv+=(--only semantic)
-[ -f "$nf128/state.json" ] && nf128_conv+=(--only deep8w)
-if [ ${#nf128_conv[@]} -gt 0 ]; then
-  "$py" -m linksim run scenarios/fig9_semantic_nf128_conv.yaml --out results/fig9_psnr/nf128_conv "${nf128_conv[@]}" --no-progress
-  "$py" -m linksim report results/fig9_psnr/nf128_conv
-fi
+"$py" -m linksim run scenarios/fig9_semantic_nf128_conv.yaml --out results/fig9_psnr/nf128_conv "${nf128_conv[@]}" --no-progress
+"$py" -m linksim report results/fig9_psnr/nf128_conv
 # Decoder probes at equal epochs (5 each; weights in runs/, where trained)
 if [ -f runs/umi_4x4_conv/train_full_5ep/state.json ] && [ -f runs/umi_4x4_conv_deep/train_full/state.json ] \
    && [ -f runs/umi_4x4_conv_snr/train_full/state.json ] \
