@@ -386,8 +386,8 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
     (:func:`~linksim.semantic.system.regrid_into`).
     """
     trained = find_weights(str(source), scenario, cfg.model, key="--init-from")
-    changed = {key: _source_setting(trained, key) for key in WEIGHT_SHAPING
-               if _source_setting(trained, key) != getattr(cfg, key)}
+    recorded = {key: _source_setting(trained, key) for key in WEIGHT_SHAPING}
+    changed = {key: value for key, value in recorded.items() if value != getattr(cfg, key)}
     theirs_nf, ours_nf = _source_fft_size(trained, scenario), scenario.ofdm.fft_size
     if theirs_nf != ours_nf:
         # a corrupt state.json may hold anything here: refused in the same line, not a traceback
