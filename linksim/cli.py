@@ -146,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
                             "model in another session, or fine-tune it on another channel; the "
                             "architecture must match, except that semantic.decoder_blocks may be "
                             "larger (new blocks start as identities) and semantic.encoder_width "
-                            "or decoder_width twice the source's (every channel duplicated): the "
+                            "or decoder_width twice the source's (every channel duplicated), or "
+                            "semantic.pixel_path true where the source's was false: the "
                             "model is grown and starts computing what the source did; or "
                             "ofdm.fft_size a multiple of the source's (conv latent; nothing else "
                             "changed): the model starts sending every latent value k times")

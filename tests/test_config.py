@@ -55,6 +55,8 @@ BAD = {
                                ["experiments[0].fooo", "visual_snr_db"]),
     "lr drops not increasing": ("semantic:\n  lr_drops: [30, 20]\n",
                                 ["semantic.lr_drops", "increasing", "[30, 20]"]),
+    "pixel path without conv latent": ("semantic:\n  pixel_path: true\n",
+                                       ["semantic.pixel_path", "latent: conv"]),
     "too many users": ("ue:\n  num_users: 8\n", ["ue.num_users (8)", "BS antennas (4)"]),
     "not a mapping": ("- 1\n- 2\n", ["top level must be a mapping"]),
     "bad yaml": ("ofdm: [1, 2\n", ["not valid YAML", "line"]),

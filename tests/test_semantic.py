@@ -304,14 +304,16 @@ def test_gradients_reach_the_encoder_through_the_channel():
     assert all(np.abs(g.numpy()).max() > 0 for g in grads)
 
 
-@pytest.mark.parametrize("latent, blocks, snr, conv", [("dense", 0, False, False),
-                                                      ("conv", 0, False, False),
-                                                      ("conv", 2, True, False),
-                                                      ("conv", 1, False, True)])
-def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr, conv):
+@pytest.mark.parametrize("latent, blocks, snr, conv, pixel", [("dense", 0, False, False, False),
+                                                             ("conv", 0, False, False, False),
+                                                             ("conv", 2, True, False, False),
+                                                             ("conv", 1, False, True, False),
+                                                             ("conv", 1, False, False, True)])
+def test_save_load_gives_identical_outputs(tmp_path, latent, blocks, snr, conv, pixel):
     sc = make_scenario()
     model = SemanticSystem(sc, "full", encoder_width=0.25, ce_weight=0.05, latent=latent,
-                           decoder_blocks=blocks, decoder_snr=snr, decoder_conv=conv)
+                           decoder_blocks=blocks, decoder_snr=snr, decoder_conv=conv,
+                           pixel_path=pixel)
     model.build()  # before seeding: building runs a dummy slot through the noisy channel
     inputs = _inputs(2, 32, no=(0.3, 2.0))
     sionna.phy.config.seed = 9
@@ -359,6 +361,38 @@ def test_growing_the_decoder_keeps_what_the_model_computes_and_trains_the_new_bl
     gated = build_system(sc, sc.semantic.model_copy(update={"decoder_blocks": 3, "decoder_snr": True}))
     with pytest.raises(ValueError, match="differ beyond their decoder blocks"):
         grow_into(source, gated)
+
+
+@pytest.mark.parametrize("update", [{"pixel_path": True},
+                                    {"pixel_path": True, "decoder_blocks": 2}])
+def test_adding_pixel_paths_keeps_what_the_model_computes_and_trains_them(update):
+    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25, "latent": "conv",
+                                 "decoder_blocks": 1})
+    # the tanh and sigmoid move after a sum with zero: equal up to float rounding
+    source, grown, inputs = _grown(sc, update, tolerance=1e-6)
+    paths = [grown.encoder.pixel_latent.kernel, grown.decoder.pixel_head.kernel]
+    assert [tuple(p.shape) for p in paths] == [(1, 1, 48, 12), (3, 3, 32, 48)]
+    with tf.GradientTape() as tape:
+        out = grown(inputs, training=True)
+        loss = tf.reduce_mean(tf.square(out["reconstruction"] - inputs["images"]))
+    assert all(np.abs(g.numpy()).max() > 0 for g in tape.gradient(loss, paths))
+    with pytest.raises(ValueError, match="can only add decoder blocks or pixel paths"):
+        grow_into(grown, source)  # a path is never removed
+
+
+def test_the_decoder_pixel_path_writes_4x4_pixel_blocks():
+    """A unit kernel tap on one 8x8 feature lands on the 4x4 block of that position only."""
+    decoder = SemanticDecoder(pilot_guidance=False, width=0.25, blocks=1, pixel_path=True)
+    y = tf.complex(tf.random.normal([1, 14, 32]), tf.random.normal([1, 14, 32]))
+    before, _ = decoder(y, y)
+    kernel = np.zeros(decoder.pixel_head.kernel.shape, np.float32)
+    kernel[1, 1, :, 0] = 1.0  # centre tap, output channel 0: pixel (0, 0) of each block, red
+    decoder.pixel_head.kernel.assign(kernel)
+    after, _ = decoder(y, y)
+    changed = np.abs(after.numpy() - before.numpy())[0] > 0
+    expected = np.zeros_like(changed)
+    expected[0::4, 0::4, 0] = True
+    np.testing.assert_array_equal(changed, expected)
 
 
 def _stem(model: SemanticSystem, part: str) -> tf.Variable:

@@ -168,14 +168,15 @@ def test_a_warm_start_from_weights_that_do_not_fit_is_refused_before_training(
     assert not (tmp_path / "warm").exists()
 
 
-def test_a_warm_start_with_more_decoder_blocks_grows_the_source_and_fewer_are_refused(tmp_path):
+def test_a_warm_start_with_more_decoder_blocks_or_pixel_paths_grows_the_source_and_fewer_are_refused(
+        tmp_path):
     sc = _scenario(model="rzf", latent="conv")
     train(sc, tmp_path / "source", epochs=1, verbose=0, cache_dir=tmp_path)
-    deeper = _scenario(model="rzf", latent="conv", decoder_blocks=2)
+    deeper = _scenario(model="rzf", latent="conv", decoder_blocks=2, pixel_path=True)
     capture = _Capture()
     state = train(deeper, tmp_path / "grown", epochs=1, init_from=tmp_path / "source", verbose=0,
                   cache_dir=tmp_path, callbacks=[capture])
-    assert state["init_from"]["grown"] == {"decoder_blocks": [0, 2]}
+    assert state["init_from"]["grown"] == {"decoder_blocks": [0, 2], "pixel_path": [False, True]}
     source = _weights(tmp_path / "source" / "last.keras")
     assert len(capture.weights) > len(source)
     for kept in source:  # every source weight starts the grown run unchanged
@@ -183,6 +184,9 @@ def test_a_warm_start_with_more_decoder_blocks_grows_the_source_and_fewer_are_re
     assert state["epochs_done"] == 1
     with pytest.raises(ConfigError, match="semantic.decoder_blocks=2, this scenario has 1"):
         train(_scenario(model="rzf", latent="conv", decoder_blocks=1), tmp_path / "shallower",
+              epochs=1, init_from=tmp_path / "grown", verbose=0, cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match="semantic.pixel_path=True, this scenario has False"):
+        train(_scenario(model="rzf", latent="conv", decoder_blocks=2), tmp_path / "no_path",
               epochs=1, init_from=tmp_path / "grown", verbose=0, cache_dir=tmp_path)
 
 

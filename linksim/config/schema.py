@@ -15,7 +15,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
+                      model_validator)
 
 
 class Strict(BaseModel):
@@ -377,6 +378,10 @@ class SemanticConfig(Strict):
     decoder_conv: bool = Field(False, description="full 3x3 convolutions in the UE decoder's restoration "
                                                   "head instead of depthwise-separable ones (False: the "
                                                   "paper; linksim.semantic.decoder)")
+    pixel_path: bool = Field(False, description="a learned linear path from 4x4 pixel blocks into the "
+                                                "latent and from the UE decoder's 8x8 features to "
+                                                "4x4 pixel blocks (False: the paper; latent: conv "
+                                                "only; linksim.semantic.encoder)")
     csi_error: float = Field(
         0.0, ge=0, le=1, description="normalised error of the BS's channel knowledge: it sees "
                                      "sqrt(1-e) H + sqrt(e) H', H' an independent realisation "
@@ -411,6 +416,13 @@ class SemanticConfig(Strict):
         from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
 
         return _known_keys(SEMANTIC_MODELS, [value], "model")[0]
+
+    @field_validator("pixel_path")
+    @classmethod
+    def _pixel_path_needs_conv_latent(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("latent") != "conv":
+            raise ValueError("needs latent: conv (the path adds to the latent's 8x8 positions)")
+        return value
 
     @field_validator("lr_drops")
     @classmethod

@@ -380,8 +380,8 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
 
     Raises ConfigError (one line, ``--init-from``) for a missing or unreadable
     source, another variant, or another architecture, before Keras would. More
-    ``decoder_blocks`` than the source's, or twice its ``encoder_width``, is
-    allowed: the model is grown (:func:`~linksim.semantic.system.grow_into`);
+    ``decoder_blocks`` than the source's, twice its ``encoder_width`` or
+    ``decoder_width``, or a ``pixel_path`` it lacks, is allowed: the model is grown (:func:`~linksim.semantic.system.grow_into`);
     so is a multiple of its ``ofdm.fft_size``, alone
     (:func:`~linksim.semantic.system.regrid_into`).
     """
@@ -404,15 +404,16 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
         if not GROWABLE.get(key, lambda theirs, ours: False)(theirs, ours):
             raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
                               f"{theirs}, this scenario has {ours}; its weights do not fit "
-                              f"(a warm start may add decoder blocks or double the encoder or "
-                              f"decoder width)")
+                              f"(a warm start may add decoder blocks or pixel paths, or double "
+                              f"the encoder or decoder width)")
     return trained
 
 
 #: The settings a warm start may grow, and how (:func:`~linksim.semantic.system.grow_into`).
 GROWABLE = {"decoder_blocks": lambda theirs, ours: theirs < ours,
             "encoder_width": lambda theirs, ours: _doubles(trunk_channels, theirs, ours),
-            "decoder_width": lambda theirs, ours: _doubles(decoder_channels, theirs, ours)}
+            "decoder_width": lambda theirs, ours: _doubles(decoder_channels, theirs, ours),
+            "pixel_path": lambda theirs, ours: not theirs and ours}
 
 
 def _doubles(channels: Callable[[float], tuple[int, ...]], theirs: float, ours: float) -> bool:

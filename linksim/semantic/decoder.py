@@ -62,6 +62,14 @@ Decisions where Table I is garbled or silent:
   SNR, which the decoder otherwise has to infer from an AGC-normalised grid;
   real UEs measure their SNR (CQI) anyway.
 
+- ``pixel_path`` (not the paper) adds a 3x3 convolution of the 8x8
+  features after the residual blocks to 48 channels, laid out as 4x4 pixel
+  blocks (depth-to-space) and added to the output convolution's
+  pre-sigmoid values: a path to the pixels that bypasses the two nearest-
+  neighbour upsamplings and the thin 16- and 32-channel layers at full
+  resolution. It pairs with the encoder's pixel path (why:
+  :mod:`linksim.semantic.encoder`); its kernel starts at zero.
+
 Size: with Table I's widths this decoder has 0.039 / 0.047 / 0.061 M
 weights at N_f = 32 / 64 / 128 (0.029 / 0.031 / 0.035 M without pilot
 guidance), below Table III's 0.11 M (0.078 M w/o Pilot), which Table I's
@@ -186,6 +194,9 @@ class SemanticDecoder(keras.layers.Layer):
         Full 3x3 convolutions (and the encoder's ``ResidualBlock`` for ``blocks``)
         in the restoration head instead of depthwise-separable ones (False: the
         paper; module docstring).
+    pixel_path : bool
+        Add a depth-to-space path from the 8x8 features to the output (False:
+        the paper; module docstring).
 
     Input
     -----
@@ -204,7 +215,8 @@ class SemanticDecoder(keras.layers.Layer):
     """
 
     def __init__(self, pilot_guidance: bool = True, num_classes: int = 10, width: float = 1.0,
-                 blocks: int = 0, snr_gate: bool = False, conv: bool = False, **kwargs) -> None:
+                 blocks: int = 0, snr_gate: bool = False, conv: bool = False,
+                 pixel_path: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pilot_guidance = pilot_guidance
         self.num_classes = num_classes
@@ -212,6 +224,7 @@ class SemanticDecoder(keras.layers.Layer):
         self.blocks = blocks
         self.snr_gate = snr_gate
         self.conv = conv
+        self.pixel_path = pixel_path
         self.attention: keras.Sequential | None = None
         self.noise_gate: keras.layers.Dense | None = None
         sep = not conv  # Table I: depthwise-separable
@@ -224,8 +237,13 @@ class SemanticDecoder(keras.layers.Layer):
              keras.layers.UpSampling2D(2),
              *_conv3x3(_scaled(32, width), "relu", bn=True, separable=sep),
              *_conv3x3(_scaled(16, width), "relu", separable=sep),
-             keras.layers.Conv2D(3, 3, padding="same", activation="sigmoid")],
+             # with the pixel path the sigmoid comes after the sum, in call (same weights)
+             keras.layers.Conv2D(3, 3, padding="same",
+                                 activation=None if pixel_path else "sigmoid")],
             name="restoration")
+        self.pixel_head = (keras.layers.Conv2D(48, 3, padding="same", use_bias=False,
+                                               kernel_initializer="zeros", name="pixel_head")
+                           if pixel_path else None)
         self.classifier = ClassificationHead(num_classes, width, name="classification")
 
     @property
@@ -253,10 +271,18 @@ class SemanticDecoder(keras.layers.Layer):
             features = tf.concat([features * weights, reference], -1)       # [N, 8, 8, 2C]
         if self.snr_gate:
             features = features * self.noise_gate(snr_feature(no))[:, None, None, :]
-        images = self.restoration(features, training=training)
+        if self.pixel_head is None:
+            images = self.restoration(features, training=training)
+        else:
+            h = features
+            for i, layer in enumerate(self.restoration.layers):
+                h = layer(h, training=training)
+                if i == self.blocks:  # the 1x1 conv and the residual blocks: 8x8 features
+                    pixels = tf.nn.depth_to_space(self.pixel_head(h), 4)        # [N, 32, 32, 3]
+            images = tf.sigmoid(h + pixels)
         return images, self.classifier(features, training=training)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pilot_guidance": self.pilot_guidance,
                 "num_classes": self.num_classes, "width": self.width, "blocks": self.blocks,
-                "snr_gate": self.snr_gate, "conv": self.conv}
+                "snr_gate": self.snr_gate, "conv": self.conv, "pixel_path": self.pixel_path}

@@ -177,6 +177,10 @@ class SemanticSystem(keras.Model):
     decoder_conv : bool
         Full convolutions in the UE decoder's restoration head (False: the
         paper's depthwise-separable ones; ``SemanticDecoder``; ignored by ``djscc``).
+    pixel_path : bool
+        Linear paths from 4x4 pixel blocks into the latent and from the UE
+        decoder's 8x8 features back to them (False: the paper; conv latent;
+        ``SemanticEncoder``; ignored by ``djscc``).
     csi_error : float
         e of :func:`outdated_csi`: the BS encodes and precodes with
         ``inputs["h_bs"]``, which training draws with this error (0: perfect
@@ -220,7 +224,7 @@ class SemanticSystem(keras.Model):
     def __init__(self, scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
                  decoder_width: float = 1.0, ce_weight: float = 0.001, num_classes: int = 10,
                  latent: Literal["dense", "conv"] = "dense", decoder_blocks: int = 0,
-                 decoder_snr: bool = False, decoder_conv: bool = False,
+                 decoder_snr: bool = False, decoder_conv: bool = False, pixel_path: bool = False,
                  ue_gain: Literal["agc", "pilot_ls"] = "agc", csi_error: float = 0.0,
                  **kwargs) -> None:
         super().__init__(**kwargs)
@@ -234,6 +238,7 @@ class SemanticSystem(keras.Model):
         self.decoder_blocks = decoder_blocks
         self.decoder_snr = decoder_snr
         self.decoder_conv = decoder_conv
+        self.pixel_path = pixel_path
         self.ue_gain = ue_gain
         self.csi_error = csi_error
         variant = SEMANTIC_MODELS[model]
@@ -244,10 +249,10 @@ class SemanticSystem(keras.Model):
             self.decoder = DJSCCDecoder(num_classes, name="decoder")
         else:
             self.encoder = SemanticEncoder(self.mapper.latent_dim, variant.adaptive,
-                                           encoder_width, latent, name="encoder")
+                                           encoder_width, latent, pixel_path, name="encoder")
             self.decoder = SemanticDecoder(variant.pilot_guidance, num_classes,
                                            decoder_width, decoder_blocks, decoder_snr,
-                                           decoder_conv, name="decoder")
+                                           decoder_conv, pixel_path, name="decoder")
         self.precoder = NeuralPrecoder(scenario, variant.residual, variant.regulariser,
                                        name="precoder")
         self.channel = OFDMChannel(name="channel")
@@ -357,15 +362,15 @@ class SemanticSystem(keras.Model):
 #: The SemanticConfig fields that shape a model besides ``model`` (SemanticSystem's keyword
 #: arguments of the same names): what a trained run must be rebuilt with to load its weights.
 ARCHITECTURE = ("encoder_width", "decoder_width", "ce_weight", "latent", "decoder_blocks",
-                "decoder_snr", "decoder_conv", "ue_gain", "csi_error")
+                "decoder_snr", "decoder_conv", "pixel_path", "ue_gain", "csi_error")
 #: The ARCHITECTURE fields that set the weights' shapes (the others change only the loss or the
 #: signal path): what a warm start (``linksim train --init-from``) needs equal.
 WEIGHT_SHAPING = ("encoder_width", "decoder_width", "latent", "decoder_blocks", "decoder_snr",
-                  "decoder_conv")
+                  "decoder_conv", "pixel_path")
 
 
 def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> None:
-    """Copy ``source``'s weights into ``target``: more UE decoder blocks, twice the encoder/decoder width.
+    """Copy ``source``'s weights into ``target``: more UE decoder blocks, twice the encoder/decoder width, pixel paths.
 
     ``target`` then computes what ``source`` does (up to float rounding), and
     training adds capacity to a trained model instead of starting over. Why:
@@ -379,22 +384,29 @@ def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> 
       part is duplicated (Net2WiderNet, Chen et al. 2016): :func:`widened`
       tiles a weight along its output channels and splits it along its input
       channels (a depthwise kernel, which sums nothing, is tiled).
+    - ``pixel_path`` added: its two convolutions start at zero (their
+      initialiser), so they add nothing until training moves them.
 
     Raises ValueError if the two differ in anything else.
     """
     have, want = source.decoder_blocks, target.decoder_blocks
     factors = {part: getattr(target, f"{part}_width") / getattr(source, f"{part}_width")
                for part in ("encoder", "decoder")}
-    if (source.model_name != target.model_name or want < have
+    paths = (source.pixel_path, target.pixel_path)
+    if (source.model_name != target.model_name or want < have or paths == (True, False)
             or any(f not in (1, 2) for f in factors.values())
-            or (want, *factors.values()) == (have, 1, 1)):
-        raise ValueError(f"can only add decoder blocks to, or double the encoder or decoder width "
-                         f"of, a {source.model_name!r} model with {have} blocks and widths "
-                         f"{source.encoder_width} / {source.decoder_width}; the target is a "
-                         f"{target.model_name!r} model with {want} and {target.encoder_width} / "
-                         f"{target.decoder_width}")
+            or (want, *factors.values(), *paths) in ((have, 1, 1, False, False),
+                                                      (have, 1, 1, True, True))):
+        raise ValueError(f"can only add decoder blocks or pixel paths to, or double the encoder or "
+                         f"decoder width of, a {source.model_name!r} model with {have} blocks, "
+                         f"widths {source.encoder_width} / {source.decoder_width} and pixel_path "
+                         f"{paths[0]}; the target is a {target.model_name!r} model with {want}, "
+                         f"{target.encoder_width} / {target.decoder_width} and {paths[1]}")
     new = target.decoder.residual_blocks[have:]
     fresh = {id(v) for block in new for v in block.weights}
+    if paths == (False, True):
+        fresh |= {id(v) for v in (*target.encoder.pixel_latent.weights,
+                                  *target.decoder.pixel_head.weights)}
     kept = [v for v in target.weights if id(v) not in fresh]
     wider = {id(v) for part, f in factors.items() if f == 2 for v in getattr(target, part).weights}
     rng = np.random.default_rng(seed)
@@ -407,7 +419,7 @@ def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> 
             mismatch.append(f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}")
         values.append(value)
     if len(kept) != len(source.weights) or mismatch:
-        raise ValueError(f"the models differ beyond their decoder blocks and widths: "
+        raise ValueError(f"the models differ beyond their decoder blocks, widths and pixel paths: "
                          f"{(mismatch or ['count'])[0]}")
     for t, value in zip(kept, values):
         t.assign(value)
