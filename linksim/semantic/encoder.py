@@ -53,10 +53,10 @@ Decisions where Table I is garbled or silent (written down here on purpose):
   the image's 4x4 pixel blocks (space-to-depth, 8x8x48, centred) to the
   latent before its tanh, and the UE decoder a matching path back
   (:class:`~linksim.semantic.decoder.SemanticDecoder`). Why: evaluated
-  without noise (40 dB), the N_f = 128 model of results/README.md gives
-  29.8 dB, 0.8 dB above its 7 dB figure and below the 31 dB target, though
-  its latent has as many real values as the image has pixel values: the
-  architecture, not the channel, caps it. The trunk reaches the latent
+  at SNRs up to 40 dB (results/fig9_psnr/high_snr), the N_f = 128 model of
+  results/README.md peaks at 30.1 dB, 1.0 dB above its 7 dB figure and
+  below the 31 dB target, though its latent has as many real values as the
+  image has pixel values: the architecture, not the channel, caps it. The trunk reaches the latent
   through three strided convolutions; a linear path lets the encoder send
   a block's pixels (or a linear code of them) as they are, which at high
   SNR and bandwidth is what an uncoded analog scheme does well. Both paths
