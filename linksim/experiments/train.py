@@ -381,8 +381,9 @@ def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> Train
     Raises ConfigError (one line, ``--init-from``) for a missing or unreadable
     source, another variant, or another architecture, before Keras would. More
     ``decoder_blocks`` than the source's, twice its ``encoder_width`` or
-    ``decoder_width``, or a ``pixel_path`` it lacks, is allowed: the model is grown (:func:`~linksim.semantic.system.grow_into`);
-    so is a multiple of its ``ofdm.fft_size``, alone
+    ``decoder_width``, or a ``pixel_path`` it lacks, is allowed: the model is
+    grown (:func:`~linksim.semantic.system.grow_into`); so is a multiple of
+    its ``ofdm.fft_size``, alone
     (:func:`~linksim.semantic.system.regrid_into`).
     """
     trained = find_weights(str(source), scenario, cfg.model, key="--init-from")

@@ -66,8 +66,8 @@ Decisions where Table I is garbled or silent:
   features after the residual blocks to 48 channels, laid out as 4x4 pixel
   blocks (depth-to-space) and added to the output convolution's
   pre-sigmoid values: a path to the pixels that bypasses the two nearest-
-  neighbour upsamplings and the thin 16- and 32-channel layers at full
-  resolution. It pairs with the encoder's pixel path (why:
+  neighbour upsamplings and the thin layers at 32x32 (16 and 32 channels
+  at width 1). It pairs with the encoder's pixel path (why:
   :mod:`linksim.semantic.encoder`); its kernel starts at zero.
 
 Size: with Table I's widths this decoder has 0.039 / 0.047 / 0.061 M

@@ -56,10 +56,11 @@ Decisions where Table I is garbled or silent (written down here on purpose):
   at SNRs up to 40 dB (results/fig9_psnr/high_snr), the N_f = 128 model of
   results/README.md peaks at 30.1 dB, 1.0 dB above its 7 dB figure and
   below the 31 dB target, though its latent has as many real values as the
-  image has pixel values: the architecture, not the channel, caps it. The trunk reaches the latent
-  through three strided convolutions; a linear path lets the encoder send
-  a block's pixels (or a linear code of them) as they are, which at high
-  SNR and bandwidth is what an uncoded analog scheme does well. Both paths
+  image has pixel values: the architecture, not the channel, caps it. The
+  trunk reaches the latent through three strided convolutions; a linear
+  path lets the encoder send a block's pixels (or a linear code of them)
+  as they are, which at high SNR and bandwidth is what an uncoded analog
+  scheme does well. Both paths
   start at zero, so a model grown with them computes what it did before
   (``linksim.semantic.system.grow_into``).
 """
