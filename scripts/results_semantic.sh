@@ -64,7 +64,8 @@ fi
 "$py" -m linksim report results/fig9_psnr/conv_deep
 # What a longer run would need: PSNR vs epochs summed along that model's lineage, extrapolated
 "$py" scripts/target_scaling.py results/fig9_psnr/conv_deep \
-  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more deep8:deep5 deep8w:deep8 --target 7:27 --target=-7:23
+  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more deep8:deep5 deep8w:deep8 deep8wd:deep8w \
+  --target 7:27 --target=-7:23
 # weights in runs/ (not committed), where trained; <scenario suffix>:<run folder>
 for pair in conv_wide:umi_4x4_conv_wide/train_full conv_deep:umi_4x4_conv_deep/train_full_20ep; do
   run=${pair%%:*}
@@ -122,3 +123,5 @@ with open("results/fig11_accuracy/accuracy.csv", "w", newline="") as f:
 PY
 # Table III: parameters, MB, median CPU inference time per batch
 "$py" -m linksim bench --only complexity --out results/table3_complexity
+# Where the architecture caps the committed N_f = 32 and 128 models: 7 dB up to 40 dB
+"$py" -m linksim run scenarios/fig9_semantic_high_snr.yaml --out results/fig9_psnr/high_snr --no-progress
