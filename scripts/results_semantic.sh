@@ -42,7 +42,10 @@ wide=runs/umi_4x4_conv_deep8wd_bs8/train_full
 # ... and the best one moved to N_f = 128 (a 4-fold repetition code at the start), beside it
 nf128=runs/umi_4x4_nf128_conv_deep8w_bs8/train_full
 [ -f "$nf128/state.json" ] || nf128=models/umi_4x4_nf128_conv_deep8w_bs8/full
-"$py" -m linksim train-report "$best" "$nf128" --out results/fig10_training/nf128_deep8w
+# ... and that one grown with pixel paths (semantic.pixel_path)
+wp=runs/umi_4x4_nf128_conv_deep8wp_bs8/train_full
+[ -f "$wp/state.json" ] || wp=models/umi_4x4_nf128_conv_deep8wp_bs8/full
+"$py" -m linksim train-report "$best" "$nf128" "$wp" --out results/fig10_training/nf128_deep8w
 # Figs. 9, 11, 12 (N_f = 32): same images and realisations as results/fig8_sscc
 "$py" -m linksim run scenarios/fig9_semantic.yaml --out results/fig9_psnr --no-progress
 "$py" -m linksim report results/fig9_psnr
@@ -75,7 +78,7 @@ for pair in conv_wide:umi_4x4_conv_wide/train_full conv_deep:umi_4x4_conv_deep/t
 done
 # N_f = 128, conv latent: trained there (weights in runs/, where trained), and the best N_f = 32
 # model moved there (committed weights)
-nf128_conv=(--only deep8w)
+nf128_conv=(--only deep8w --only deep8wp)
 [ -f runs/umi_4x4_nf128_conv/train_full/state.json ] && nf128_conv+=(--only semantic)
 "$py" -m linksim run scenarios/fig9_semantic_nf128_conv.yaml --out results/fig9_psnr/nf128_conv "${nf128_conv[@]}" --no-progress
 "$py" -m linksim report results/fig9_psnr/nf128_conv
