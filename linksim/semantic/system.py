@@ -395,8 +395,7 @@ def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> 
     paths = (source.pixel_path, target.pixel_path)
     if (source.model_name != target.model_name or want < have or paths == (True, False)
             or any(f not in (1, 2) for f in factors.values())
-            or (want, *factors.values(), *paths) in ((have, 1, 1, False, False),
-                                                      (have, 1, 1, True, True))):
+            or ((want, *factors.values()) == (have, 1, 1) and paths[0] == paths[1])):
         raise ValueError(f"can only add decoder blocks or pixel paths to, or double the encoder or "
                          f"decoder width of, a {source.model_name!r} model with {have} blocks, "
                          f"widths {source.encoder_width} / {source.decoder_width} and pixel_path "
