@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sionna
 import tensorflow as tf
+from PIL import Image
 
 from conftest import make_scenario
 from linksim.cli import main
@@ -127,6 +128,39 @@ def test_ctrl_c_marks_the_run_interrupted_keeps_the_last_epoch_and_resumes(tmp_p
     assert (out / "last.keras").is_file()
     state = train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)
     assert state["status"] == "done" and _epochs(out) == [0, 1]
+
+
+def _image_folder(root, shade):
+    """<root>/train/{cat,dog}/NN.png: 24 images whose pixels depend on ``shade``."""
+    for c, cls in enumerate(("cat", "dog")):
+        (root / "train" / cls).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.full((32, 32, 3), (shade, 20 * i, 100 * c), np.uint8)
+            Image.fromarray(pixels).save(root / "train" / cls / f"{i:02d}.png")
+    return root
+
+
+def test_resuming_on_other_images_than_the_run_was_trained_on_is_refused(tmp_path, monkeypatch):
+    # semantic.data: auto resolves through $LINKSIM_DATA: the same scenario in a shell where it
+    # points elsewhere (or is unset) must not continue the run on those images
+    sc, out = _scenario(model="rzf", data="auto"), tmp_path / "run"
+    first, other = _image_folder(tmp_path / "a", 0), _image_folder(tmp_path / "b", 255)
+    monkeypatch.setenv("LINKSIM_DATA", str(first))
+    train(sc, out, epochs=1, verbose=0, cache_dir=tmp_path)
+    monkeypatch.setenv("LINKSIM_DATA", str(other))
+    with pytest.raises(ConfigError, match=rf"^semantic.data: .* trained on image folder {first}.*"
+                                          rf"this run reads image folder {other}"):
+        train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)
+    assert _epochs(out) == [0]                           # nothing trained, nothing written
+    # a run recorded before the digest existed compares its data line
+    saved = json.loads((out / "state.json").read_text())
+    del saved["data_sha256_16"]
+    (out / "state.json").write_text(json.dumps(saved))
+    with pytest.raises(ConfigError, match="semantic.data: "):
+        train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)
+    monkeypatch.setenv("LINKSIM_DATA", str(first))
+    assert train(sc, out, epochs=2, verbose=0, cache_dir=tmp_path)["status"] == "done"
+    assert _epochs(out) == [0, 1]
 
 
 def test_a_warm_start_loads_the_weights_starts_a_fresh_optimizer_and_resumes(tmp_path):

@@ -10,7 +10,8 @@ so an interrupted run loses at most the epoch in progress):
 - ``state.json``: epochs done, best val loss, optimizer step, wall time, step size per epoch,
   ``status`` (``running``, ``done``, ``early_stop``, ``time_budget``, ``nan``,
   ``interrupted``),
-  configuration, data source and provenance;
+  configuration, data source (and a digest of its images: a resume on other
+  data is refused) and provenance;
 - ``history.csv`` (Keras ``CSVLogger``, one row per epoch, appended on resume;
   rows of an epoch that is redone are dropped first), ``batches.csv``
   (running training loss per step, which shows a collapse inside an epoch),
@@ -51,6 +52,7 @@ Early stopping's patience counter restarts at a resume.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import time
@@ -66,7 +68,7 @@ from tensorflow.core.framework import summary_pb2
 
 from linksim.config import ConfigError, Scenario
 from linksim.config.schema import SemanticConfig
-from linksim.data import DataError, load_images
+from linksim.data import ENV_VAR, DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
 from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load_weights_into
 from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
@@ -317,6 +319,30 @@ def _changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") ->
     return keys
 
 
+def data_digest(*arrays: np.ndarray) -> str:
+    """sha256 (16 hex digits) of the training and validation slots, in order."""
+    sha = hashlib.sha256()
+    for array in arrays:
+        sha.update(np.ascontiguousarray(array).tobytes())
+    return sha.hexdigest()[:16]
+
+
+def _check_same_data(out: Path, state: dict[str, Any], source: str, digest: str) -> None:
+    """Refuse to resume a run on other images than it was trained on.
+
+    Why: ``semantic.data: auto`` resolves through ``$LINKSIM_DATA``, the Keras
+    cache and an offline fallback, so the same scenario can read other data
+    in another shell; resuming there would silently continue the training on
+    it. Runs recorded before the digest existed compare the ``data`` line.
+    """
+    recorded = state.get("data_sha256_16")
+    same = recorded == digest if recorded else state.get("data", source) == source
+    if not same:
+        raise ConfigError(f"semantic.data: {out} was trained on {state.get('data')}, this run "
+                          f"reads {source}; point semantic.data or ${ENV_VAR} at the same data, or "
+                          f"use another --out")
+
+
 def _write_state(out: Path, state: dict[str, Any]) -> None:
     tmp = out / "state.tmp.json"
     tmp.write_text(json.dumps(state, indent=2, default=str))
@@ -493,8 +519,9 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
     Raises
     ------
     ConfigError
-        Unreadable data, ``out`` holds a run of another variant (or one not
-        started from ``init_from``), or ``init_from`` does not fit.
+        Unreadable data, ``out`` holds a run of another variant, trained on
+        other data or settings (or one not started from ``init_from``), or
+        ``init_from`` does not fit.
     """
     cfg = scenario.semantic.model_copy(update={"batch_size": batch_size or scenario.semantic.batch_size})
     epochs, batch = epochs or cfg.epochs, cfg.batch_size
@@ -538,11 +565,14 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         _write_state(out, state)
         return state
     train_x, train_y, val_x, val_y, source = slot_datasets(scenario)
+    digest = data_digest(train_x, train_y, val_x, val_y)
+    if resume:
+        _check_same_data(out, state, source, digest)
     k = scenario.ue.num_users
     train_slots = len(train_x) // k
     if train_slots < batch:
         raise ConfigError(f"--batch-size {batch}: larger than the {train_slots} training slots")
-    state.update(data=source, train_slots=train_slots, val_slots=len(val_x))
+    state.update(data=source, data_sha256_16=digest, train_slots=train_slots, val_slots=len(val_x))
     start_seed = derived_seed(scenario.seed, "train", initial_epoch)
     keras.utils.set_random_seed(start_seed)
     sionna.phy.config.seed = start_seed
