@@ -45,7 +45,11 @@ nf128=runs/umi_4x4_nf128_conv_deep8w_bs8/train_full
 # ... and that one grown with pixel paths (semantic.pixel_path)
 wp=runs/umi_4x4_nf128_conv_deep8wp_bs8/train_full
 [ -f "$wp/state.json" ] || wp=models/umi_4x4_nf128_conv_deep8wp_bs8/full
-"$py" -m linksim train-report "$best" "$nf128" "$wp" --out results/fig10_training/nf128_deep8w
+# ... and its control: the same 22 epochs without the paths (runs/ only, where trained)
+control=()
+[ -f runs/umi_4x4_nf128_conv_deep8w_bs8_more/train_full/state.json ] \
+  && control=(runs/umi_4x4_nf128_conv_deep8w_bs8_more/train_full)
+"$py" -m linksim train-report "$best" "$nf128" "$wp" "${control[@]}" --out results/fig10_training/nf128_deep8w
 # Figs. 9, 11, 12 (N_f = 32): same images and realisations as results/fig8_sscc
 "$py" -m linksim run scenarios/fig9_semantic.yaml --out results/fig9_psnr --no-progress
 "$py" -m linksim report results/fig9_psnr
@@ -80,6 +84,7 @@ done
 # model moved there (committed weights)
 nf128_conv=(--only deep8w --only deep8wp)
 [ -f runs/umi_4x4_nf128_conv/train_full/state.json ] && nf128_conv+=(--only semantic)
+[ -f runs/umi_4x4_nf128_conv_deep8w_bs8_more/train_full/state.json ] && nf128_conv+=(--only more)
 "$py" -m linksim run scenarios/fig9_semantic_nf128_conv.yaml --out results/fig9_psnr/nf128_conv "${nf128_conv[@]}" --no-progress
 "$py" -m linksim report results/fig9_psnr/nf128_conv
 # Decoder probes at equal epochs (5 each; weights in runs/, where trained)
