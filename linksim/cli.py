@@ -125,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Train the scenario's semantic system (its 'semantic' section) through the "
                     "channel. Every epoch writes <out>/last.keras (model + optimizer), "
                     "last/best .weights.h5, state.json, history.csv and loss_curve.png; "
-                    "re-running with the same --out resumes at the next epoch. A NaN loss stops "
+                    "re-running with the same --out resumes at the next epoch (on the same "
+                    "settings and images only: set LINKSIM_DATA as when it started). A NaN loss stops "
                     "the run with the last good checkpoint kept and status 'nan' (exit 0). "
                     "Early stopping on the validation loss (semantic.patience).")
     train.add_argument("scenario", type=Path, help="scenario YAML file")
