@@ -38,7 +38,10 @@ for r in runs/umi_4x4_conv_deep_bs8/train_full runs/umi_4x4_conv_deep_bs8_more/t
 done
 wide=runs/umi_4x4_conv_deep8wd_bs8/train_full
 [ -f "$wide/state.json" ] || wide=models/umi_4x4_conv_deep8wd_bs8/full
-"$py" -m linksim train-report "${sources[@]}" "$best" "$wide" --out results/fig10_training/deep8w
+# ... and grown with pixel paths (semantic.pixel_path)
+wp32=runs/umi_4x4_conv_deep8wp_bs8/train_full
+[ -f "$wp32/state.json" ] || wp32=models/umi_4x4_conv_deep8wp_bs8/full
+"$py" -m linksim train-report "${sources[@]}" "$best" "$wide" "$wp32" --out results/fig10_training/deep8w
 # ... and the best one moved to N_f = 128 (a 4-fold repetition code at the start), beside it
 nf128=runs/umi_4x4_nf128_conv_deep8w_bs8/train_full
 [ -f "$nf128/state.json" ] || nf128=models/umi_4x4_nf128_conv_deep8w_bs8/full
@@ -68,10 +71,12 @@ fi
 "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8w --no-progress
 # ... and with its UE decoder widened (committed weights)
 "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8wd --no-progress
+# ... and grown with pixel paths (committed weights)
+"$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8wp --no-progress
 "$py" -m linksim report results/fig9_psnr/conv_deep
 # What a longer run would need: PSNR vs epochs summed along that model's lineage, extrapolated
 "$py" scripts/target_scaling.py results/fig9_psnr/conv_deep \
-  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more deep8:deep5 deep8w:deep8 deep8wd:deep8w \
+  --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more deep8:deep5 deep8w:deep8 deep8wd:deep8w deep8wp:deep8w \
   --target 7:27 --target=-7:23
 # weights in runs/ (not committed), where trained; <scenario suffix>:<run folder>
 for pair in conv_wide:umi_4x4_conv_wide/train_full conv_deep:umi_4x4_conv_deep/train_full_20ep; do

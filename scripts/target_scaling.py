@@ -7,13 +7,14 @@ doubling of training. Extrapolating the fit to a target gives the epochs (and,
 at the last run's minutes per epoch, the hours on this machine) a longer run
 would need *if the trend held* (past a million epochs: "never") -- a log-linear trend fitted to a few points,
 with depth growth mixed in, so an order of magnitude, not a promise. The slope
-of the last link of the chain alone is reported too: the current marginal rate.
+of the last link of the chain alone (the last run against its source) is reported too: the
+current marginal rate.
 
     python scripts/target_scaling.py results/fig9_psnr/conv_deep \\
         --chain batch8 bs8_34ep bs8_more:bs8_34ep deep5:bs8_more --target 7:27 --target=-7:23
 
 ``NAME`` is a run that started from scratch, ``NAME:SOURCE`` one that started
-from SOURCE's weights (its epochs add to SOURCE's). Writes ``scaling.csv``,
+from SOURCE's weights (its epochs add to SOURCE's); two runs may share a source. Writes ``scaling.csv``,
 ``scaling.json`` (with each point's weights hash, seed and config hash, and
 this run's provenance) and ``scaling.png`` beside the CSVs. A missing CSV, a
 chain out of order or a malformed target ends in one line, exit 2.
@@ -77,7 +78,10 @@ def needed(points: list[dict], snr: float, target: float) -> dict:
     e = np.array([p["epochs"] for p in points], float)
     y = np.array([p["psnr_db"][snr] for p in points])
     slope, intercept = np.polyfit(np.log2(e), y, 1)
-    last = (y[-1] - y[-2]) / math.log2(e[-1] / e[-2]) if len(e) > 1 else float("nan")
+    # the last run against the run it started from (a chain may branch: two runs from one source)
+    names = [p["run"] for p in points]
+    before = names.index(points[-1]["source"]) if points[-1]["source"] else len(points) - 2
+    last = (y[-1] - y[before]) / math.log2(e[-1] / e[before])
     minutes = points[-1]["min_per_epoch"]
 
     def reach(b: float, start_db: float) -> dict:

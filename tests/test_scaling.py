@@ -49,6 +49,17 @@ def test_warm_starts_add_their_sources_epochs_and_one_db_per_doubling_extrapolat
     assert out["provenance"]["versions"]                        # how it was made, with what
 
 
+def test_the_last_link_of_a_branching_chain_is_the_last_run_against_its_own_source(tmp_path):
+    # c and d both start from b (20 epochs); d is last: its link is d vs b, not d vs its sibling c
+    _run_csv(tmp_path, "a", 10, 600.0, {7: 20.0})
+    _run_csv(tmp_path, "b", 10, 600.0, {7: 21.0})
+    _run_csv(tmp_path, "c", 20, 1200.0, {7: 25.0})                # 40 epochs
+    _run_csv(tmp_path, "d", 60, 3600.0, {7: 23.0})                # 80 epochs: +2 dB in 2 doublings
+    points = scaling.read_points(tmp_path, ["a", "b:a", "c:b", "d:b"], "umi")
+    assert [p["epochs"] for p in points] == [10, 20, 40, 80]
+    assert scaling.needed(points, 7.0, 24.0)["last_link"]["db_per_doubling"] == pytest.approx(1.0)
+
+
 def test_a_source_named_after_its_continuation_is_refused(tmp_path):
     _run_csv(tmp_path, "a", 10, 600.0, {7: 20.0})
     with pytest.raises(ConfigError, match="must come before"):
