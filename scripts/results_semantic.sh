@@ -38,10 +38,10 @@ for r in runs/umi_4x4_conv_deep_bs8/train_full runs/umi_4x4_conv_deep_bs8_more/t
 done
 wide=runs/umi_4x4_conv_deep8wd_bs8/train_full
 [ -f "$wide/state.json" ] || wide=models/umi_4x4_conv_deep8wd_bs8/full
-# ... and grown with pixel paths (semantic.pixel_path)
+"$py" -m linksim train-report "${sources[@]}" "$best" "$wide" --out results/fig10_training/deep8w
+# ... and the best one grown with pixel paths (semantic.pixel_path; runs/ only, where trained)
 wp32=runs/umi_4x4_conv_deep8wp_bs8/train_full
-[ -f "$wp32/state.json" ] || wp32=models/umi_4x4_conv_deep8wp_bs8/full
-"$py" -m linksim train-report "${sources[@]}" "$best" "$wide" "$wp32" --out results/fig10_training/deep8w
+[ -f "$wp32/state.json" ] && "$py" -m linksim train-report "$best" "$wp32" --out results/fig10_training/deep8wp
 # ... and the best one moved to N_f = 128 (a 4-fold repetition code at the start), beside it
 nf128=runs/umi_4x4_nf128_conv_deep8w_bs8/train_full
 [ -f "$nf128/state.json" ] || nf128=models/umi_4x4_nf128_conv_deep8w_bs8/full
@@ -71,8 +71,9 @@ fi
 "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8w --no-progress
 # ... and with its UE decoder widened (committed weights)
 "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8wd --no-progress
-# ... and grown with pixel paths (committed weights)
-"$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8wp --no-progress
+# ... and grown with pixel paths (weights in runs/, where trained)
+[ -f runs/umi_4x4_conv_deep8wp_bs8/train_full/state.json ] \
+  && "$py" -m linksim run scenarios/fig9_semantic_conv_deep.yaml --out results/fig9_psnr/conv_deep --only deep8wp --no-progress
 "$py" -m linksim report results/fig9_psnr/conv_deep
 # What a longer run would need: PSNR vs epochs summed along that model's lineage, extrapolated
 "$py" scripts/target_scaling.py results/fig9_psnr/conv_deep \
@@ -137,4 +138,6 @@ PY
 # Table III: parameters, MB, median CPU inference time per batch
 "$py" -m linksim bench --only complexity --out results/table3_complexity
 # Where the architecture caps the committed N_f = 32 and 128 models: 7 dB up to 40 dB
-"$py" -m linksim run scenarios/fig9_semantic_high_snr.yaml --out results/fig9_psnr/high_snr --no-progress
+high=(--only nf32_deep8w --only nf128_deep8w --only nf128_deep8wp)
+[ -f runs/umi_4x4_conv_deep8wp_bs8/train_full/state.json ] && high+=(--only nf32_deep8wp)
+"$py" -m linksim run scenarios/fig9_semantic_high_snr.yaml --out results/fig9_psnr/high_snr "${high[@]}" --no-progress

@@ -393,3 +393,24 @@ def test_fig10_labels_tell_runs_apart_by_latent_widths_and_the_drops_that_happen
                   (1.0, 3.0)) == base + ", batch_slots=32/8"
     assert _label(state | {"init_from": {"epochs_trained": 24}}, (1.0, 3.0)) == (
         base + ", warm start from a 24-ep. run")
+
+
+def test_fig10_legend_names_every_run_also_one_exported_without_its_step_log(tmp_path, monkeypatch):
+    # a committed models/ folder keeps history.csv but not batches.csv: it draws only the
+    # validation panel, and the legend must still say which line it is
+    from linksim.experiments import training_report
+
+    def state(blocks):
+        return {"model": "full", "fft_size": 32, "semantic": {"ce_weight": 0.001, "latent": "conv",
+                                                              "decoder_blocks": blocks}}
+    history = [{"epoch": "0", "val_psnr": "24.0"}, {"epoch": "1", "val_psnr": "24.1"}]
+    runs = [("models/a", state(8), history, np.zeros((0, 3))),
+            ("runs/b", state(5), history, np.array([[0, 0, 0.01], [0, 1, 0.009]]))]
+    shown = {}
+    monkeypatch.setattr(training_report, "save_figure",
+                        lambda fig, path: shown.setdefault("labels", [t.get_text() for ax in fig.axes
+                                                                       if ax.get_legend()
+                                                                       for t in ax.get_legend().get_texts()]))
+    training_report._plot(runs, tmp_path / "t.png")
+    assert shown["labels"] == [training_report._label(s, (None, None)) for _, s, _, _ in runs]
+    assert len(set(shown["labels"])) == 2

@@ -134,29 +134,29 @@ def _plot(runs, png_path: Path) -> Path:
     colours = plt.get_cmap("tab20")
     styles = {32: "-", 64: "--", 128: ":"}  # one line style per grid width, a colour per run
     usual = Counter(_widths(state) for _, state, _, _ in runs).most_common(1)[0][0]
+    legend: dict[str, object] = {}  # label -> handle: every run once, whichever panel it is in
     for i, (folder, state, history, steps) in enumerate(runs):
         label = _label(state, usual)
         style = {"color": colours(i % 20), "ls": styles.get(state.get("fft_size"), "-.")}
-        line = None
         if steps.size:
             loss = steps[:, 2]
             finite = np.isfinite(loss)
             end = int(np.argmin(finite)) if not finite.all() else len(loss)
-            (line,) = ax_loss.plot(np.arange(end), loss[:end], lw=0.8, label=label, **style)
+            (legend[label],) = ax_loss.plot(np.arange(end), loss[:end], lw=0.8, label=label, **style)
             if end < len(loss):  # the collapse: the loss became NaN/Inf at this step
-                ax_loss.plot(end, loss[end - 1] if end else 1.0, "x", color="red", ms=10, mew=2,
-                             label=f"{state['model']}: NaN loss at step {end}")
+                nan = f"{state['model']}: NaN loss at step {end}"
+                (legend[nan],) = ax_loss.plot(end, loss[end - 1] if end else 1.0, "x", color="red",
+                                              ms=10, mew=2, label=nan)
         pts = [(int(r["epoch"]) + 1, float(r["val_psnr"])) for r in history
                if r.get("val_psnr") and math.isfinite(float(r["val_psnr"]))]
         if pts:
-            ax_psnr.plot(*zip(*pts), marker="o", ms=3.5, label=label, **style)
+            (line,) = ax_psnr.plot(*zip(*pts), marker="o", ms=3.5, label=label, **style)
+            legend.setdefault(label, line)  # an exported run has no step log, only epochs
     ax_loss.set(xlabel="training step", ylabel="training loss (MSE + lambda CE, running mean)",
                 yscale="log")
     ax_psnr.set(xlabel="epochs trained", ylabel="validation PSNR [dB] (SNR uniform in range)")
     for ax in (ax_loss, ax_psnr):
         ax.grid(True, which="both", alpha=0.3)
-    handles, labels = ax_loss.get_legend_handles_labels()  # NaN markers live on this axis only
-    if not handles:
-        handles, labels = ax_psnr.get_legend_handles_labels()
-    ax_psnr.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    ax_psnr.legend(list(legend.values()), list(legend), fontsize=7, loc="upper left",
+                   bbox_to_anchor=(1.02, 1.0))
     return save_figure(fig, png_path)
