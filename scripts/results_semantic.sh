@@ -140,4 +140,5 @@ PY
 # Where the architecture caps the committed N_f = 32 and 128 models: 7 dB up to 40 dB
 high=(--only nf32_deep8w --only nf128_deep8w --only nf128_deep8wp)
 [ -f runs/umi_4x4_conv_deep8wp_bs8/train_full/state.json ] && high+=(--only nf32_deep8wp)
+[ -f runs/umi_4x4_nf128_conv_deep8w_bs8_more/train_full/state.json ] && high+=(--only nf128_more)
 "$py" -m linksim run scenarios/fig9_semantic_high_snr.yaml --out results/fig9_psnr/high_snr "${high[@]}" --no-progress
