@@ -184,8 +184,10 @@ def script_main(run: Callable[[], None]) -> None:
     One line, ``error: ...`` on stderr, exit 2, so the scripts beside the CLI
     treat bad input the way the CLI does.
     """
+    import linksim.plugins
     from linksim.config import ConfigError
 
+    linksim.plugins.load_all()
     try:
         run()
     except ConfigError as err:
@@ -201,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("train", "bench"):  # before TF is imported; 2x faster CPU convolutions
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     signal.signal(signal.SIGTERM, _terminate)
+    import linksim.plugins
     from linksim.config import ConfigError
 
+    linksim.plugins.load_all()  # the registries the scenario is validated against
     try:
         return _COMMANDS[args.command](args)
     except ConfigError as err:

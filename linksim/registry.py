@@ -1,9 +1,16 @@
 """Name -> factory tables for every plug-in kind (CompressAI's pattern).
 
 A scenario YAML names a plug-in (channel model, precoder, estimator, equalizer,
-source codec, semantic model) by its registry key. Adding one is a new class
-plus one ``@REGISTRY.register("key")`` line; the config validator and the CLI's
-``list`` command read the keys from here, so nothing else needs to change.
+source codec, learned system, experiment kind) by its registry key. Adding one
+is a new class plus one ``@REGISTRY.register("key")`` line; the config
+validator and the CLI's ``list`` command read the keys from here, so nothing
+else needs to change.
+
+The tables live here, at the bottom of the layering (this module imports
+nothing from linksim): :mod:`linksim.config` validates names against them
+without importing the layers that fill them. A layer registers its plug-ins
+when it is imported; :func:`linksim.plugins.load_all` imports every layer, and
+the CLI (and the test suite) call it before validating a scenario.
 """
 from __future__ import annotations
 
@@ -40,6 +47,12 @@ class Registry(Generic[T]):
 
         return add
 
+    def require_loaded(self) -> None:
+        """Raise if nothing registered yet: the layer that fills this table was never imported."""
+        if not self._items:
+            raise LookupError(f"no {self.kind} is registered yet: call linksim.plugins.load_all() "
+                              f"before validating a scenario")
+
     def __getitem__(self, name: str) -> T:
         try:
             return self._items[name]
@@ -58,3 +71,19 @@ class Registry(Generic[T]):
     def describe(self) -> dict[str, str]:
         """``{name: one-line description}`` for ``linksim list``."""
         return dict(self._docs)
+
+
+CHANNELS: Registry = Registry("channel model")
+"""``channel.model``: :class:`linksim.phy.channels.FrequencyChannel` factories ``(scenario, resource_grid)``."""
+PRECODERS: Registry = Registry("precoder")
+"""``precoder.name``: :class:`linksim.phy.precoding.Precoder` classes."""
+ESTIMATORS: Registry = Registry("channel estimator")
+"""``receiver.estimator``: :class:`linksim.phy.estimation.Estimator` classes."""
+EQUALIZERS: Registry = Registry("equalizer")
+"""``receiver.equalizer``: Sionna OFDM equaliser factories."""
+CODECS: Registry = Registry("source codec")
+"""SSCC ``codecs``: :class:`linksim.source.SourceCodec` factories."""
+SYSTEMS: Registry = Registry("learned system")
+"""``semantic.system``: :class:`linksim.systems.System` descriptions (one subpackage each)."""
+EXPERIMENTS: Registry = Registry("experiment kind")
+"""An experiment's ``kind``: runners ``(scenario, experiment, out_dir, progress) -> paths``."""

@@ -8,7 +8,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest  # noqa: E402
 import sionna  # noqa: E402
 
+import linksim.plugins  # noqa: E402
 from linksim.config import Scenario  # noqa: E402
+
+linksim.plugins.load_all()  # fill the registries the config validates against
 
 
 def make_scenario(**sections) -> Scenario:

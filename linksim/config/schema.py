@@ -6,9 +6,11 @@ differs from seed 003's Table II (2.6 GHz, 15 kHz, 14 symbols, pilots on
 symbols 2 and 11, CP 20, BS 1x2 dual cross-polarised 38.901 panel, 4
 single-antenna users).
 
-Plug-in names (channel model, precoder, estimator, equalizer) are checked
-against their registries, so the allowed values in an error message are always
-the ones that actually exist.
+Plug-in names (channel model, precoder, estimator, equalizer, codec, system)
+are checked against the tables of :mod:`linksim.registry`, so the allowed
+values in an error message are always the ones that actually exist. This
+package imports nothing above :mod:`linksim.registry`: the layers fill the
+tables when imported (:func:`linksim.plugins.load_all`, called by the CLI).
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
                       model_validator)
 
+from linksim.registry import (CHANNELS, CODECS, EQUALIZERS, ESTIMATORS, PRECODERS, Registry)
+
 
 class Strict(BaseModel):
     """Base: unknown keys are errors, objects are immutable."""
@@ -25,8 +29,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _known_keys(table, names: list[str], field: str) -> list[str]:
+def _known_keys(table: Registry, names: list[str], field: str) -> list[str]:
     """Every name is a key of the registry ``table`` (message lists the allowed ones), no repeats."""
+    table.require_loaded()
     for name in names:
         if name not in table:
             raise ValueError(f"{name!r} is not a known {table.kind}; allowed: {', '.join(table)}")
@@ -35,13 +40,11 @@ def _known_keys(table, names: list[str], field: str) -> list[str]:
     return names
 
 
-def _registered(kind: str):
-    """Validator factory: the value must be a key of the physical-layer registry of ``kind``."""
+def _registered(table: Registry):
+    """Validator factory: the value must be a key of the registry ``table``."""
 
     def check(value: str) -> str:
-        from linksim.phy import registries  # late import: registries import Sionna
-
-        return _known_keys(registries()[kind], [value], kind)[0]
+        return _known_keys(table, [value], table.kind)[0]
 
     return check
 
@@ -136,7 +139,7 @@ class ChannelConfig(Strict):
     cdl_model: Literal["A", "B", "C", "D", "E"] = "C"
     tdl_model: Literal["A", "B", "C", "D", "E", "A30", "B100", "C300"] = "C"
 
-    _check_model = field_validator("model")(_registered("channel"))
+    _check_model = field_validator("model")(_registered(CHANNELS))
 
 
 class PrecoderConfig(Strict):
@@ -152,7 +155,7 @@ class PrecoderConfig(Strict):
         "E[|X|^2] <= P, total num_bs_ant); total: the antennas share power 1 per RE",
     )
 
-    _check_name = field_validator("name")(_registered("precoder"))
+    _check_name = field_validator("name")(_registered(PRECODERS))
 
 
 class ReceiverConfig(Strict):
@@ -165,8 +168,8 @@ class ReceiverConfig(Strict):
     demapping: Literal["app", "maxlog"] = "app"
     ldpc_iterations: int = Field(20, ge=1, le=200)
 
-    _check_estimator = field_validator("estimator")(_registered("estimator"))
-    _check_equalizer = field_validator("equalizer")(_registered("equalizer"))
+    _check_estimator = field_validator("estimator")(_registered(ESTIMATORS))
+    _check_equalizer = field_validator("equalizer")(_registered(EQUALIZERS))
 
 
 class MCS(Strict):
@@ -300,8 +303,6 @@ class SSCCExperiment(ImageExperiment):
     @field_validator("codecs")
     @classmethod
     def _known_codecs(cls, names: list[str]) -> list[str]:
-        from linksim.source import CODECS  # late import: codecs import Pillow and pillow-heif
-
         return _known_keys(CODECS, names, "codecs")
 
 
@@ -434,7 +435,7 @@ class SemanticConfig(Strict):
     @field_validator("train_channels")
     @classmethod
     def _known_channels(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_registered("channel")(name) for name in names)
+        return tuple(_registered(CHANNELS)(name) for name in names)
 
     @field_validator("train_snr_db")
     @classmethod

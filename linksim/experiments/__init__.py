@@ -12,9 +12,8 @@ from linksim.experiments.bler import run_bler
 from linksim.experiments.plots import bler_summary, plot_bler, plot_psnr, psnr_envelope
 from linksim.experiments.results import ResultTable
 from linksim.experiments.sscc import run_sscc
-from linksim.registry import Registry
+from linksim.registry import EXPERIMENTS
 
-EXPERIMENTS: Registry = Registry("experiment kind")
 
 
 @EXPERIMENTS.register("bler")

@@ -1,8 +1,6 @@
 """What a result file needs to be regenerated: config, seed, code and library versions."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
 import subprocess
@@ -11,6 +9,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from linksim.seeding import derived_seed, stable_hash  # noqa: F401  (re-exported)
 
 _PACKAGES = ("linksim", "sionna-no-rt", "tensorflow", "keras", "numpy", "pillow",
              "pillow-heif", "scikit-image", "pydantic")
@@ -48,14 +48,3 @@ def provenance() -> dict[str, Any]:
                     "cpu_count": os.cpu_count()},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-
-
-def stable_hash(obj: Any, length: int = 12) -> str:
-    """A short hash of a JSON-serialisable object, stable across runs and machines."""
-    text = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def derived_seed(*parts: Any) -> int:
-    """A 31-bit seed from any parts, so each sweep point has its own reproducible stream."""
-    return int(stable_hash(parts, 8), 16) & 0x7FFFFFFF

@@ -19,9 +19,8 @@ no_eff : [batch_size, 1, num_users, num_data_symbols], tf.float
 """
 from sionna.phy.ofdm import LMMSEEqualizer, MFEqualizer, ZFEqualizer
 
-from linksim.registry import Registry
+from linksim.registry import EQUALIZERS
 
-EQUALIZERS: Registry = Registry("equalizer")
 EQUALIZERS.register("lmmse", "linear MMSE, interference whitened (Sionna LMMSEEqualizer)")(LMMSEEqualizer)
 EQUALIZERS.register("zf", "zero forcing (Sionna ZFEqualizer)")(ZFEqualizer)
 EQUALIZERS.register("mf", "matched filter (Sionna MFEqualizer)")(MFEqualizer)

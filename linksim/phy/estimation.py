@@ -10,9 +10,8 @@ from sionna.phy import Block
 from sionna.phy.ofdm import LSChannelEstimator, ResourceGrid
 
 from linksim.config import Scenario
-from linksim.registry import Registry
+from linksim.registry import ESTIMATORS
 
-ESTIMATORS: Registry = Registry("channel estimator")
 
 
 class Estimator(Block):

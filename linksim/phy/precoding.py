@@ -24,9 +24,8 @@ from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import ResourceGrid, RZFPrecoder
 
 from linksim.config import Scenario
-from linksim.registry import Registry
+from linksim.registry import PRECODERS
 
-PRECODERS: Registry = Registry("precoder")
 
 
 def transmit_power(scenario: Scenario) -> float:

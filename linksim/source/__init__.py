@@ -5,12 +5,8 @@
 ``@CODECS.register(...)`` line. Payload bytes are exactly the bits the link
 carries (see each module's accounting).
 """
-from collections.abc import Callable
-
-from linksim.registry import Registry
+from linksim.registry import CODECS
 from linksim.source.base import DecodeError, SourceCodec
-
-CODECS: Registry[Callable[[], SourceCodec]] = Registry("source codec")
 
 from linksim.source import bpg, jpeg  # noqa: E402,F401  (each registers itself)
 

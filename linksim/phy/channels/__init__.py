@@ -8,9 +8,8 @@ from linksim.phy.channels.awgn import AWGNChannel
 from linksim.phy.channels.base import FrequencyChannel
 from linksim.phy.channels.link_level import CDLChannel, RayleighChannel, TDLChannel
 from linksim.phy.channels.system_level import SystemLevelChannel
-from linksim.registry import Registry
+from linksim.registry import CHANNELS
 
-CHANNELS: Registry = Registry("channel model")
 CHANNELS.register("umi", "38.901 Urban Micro street canyon, new single-sector drop per batch")(
     partial(SystemLevelChannel, name="umi"))
 CHANNELS.register("uma", "38.901 Urban Macro, new single-sector drop per batch")(
