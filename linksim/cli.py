@@ -259,17 +259,21 @@ def _validate(args) -> int:
 
 
 def _list(args) -> int:
-    from linksim.experiments import EXPERIMENTS
-    from linksim.phy import registries
-    from linksim.semantic import SEMANTIC_MODELS
-    from linksim.source import CODECS
+    from linksim import registry
 
-    tables = {**registries(), "codec": CODECS, "semantic model": SEMANTIC_MODELS,
-              "experiment": EXPERIMENTS}
-    for kind, table in tables.items():
-        print(f"{table.kind}s ({kind}):")
+    tables = {"channel.model": registry.CHANNELS, "precoder.name": registry.PRECODERS,
+              "receiver.estimator": registry.ESTIMATORS, "receiver.equalizer": registry.EQUALIZERS,
+              "codecs": registry.CODECS, "semantic.system": registry.SYSTEMS,
+              "experiments[].kind": registry.EXPERIMENTS}
+    for key, table in tables.items():
+        print(f"{table.kind}s ({key}):")
         for name, doc in table.describe().items():
-            print(f"  {name:<12} {doc}")
+            print(f"  {name:<18} {doc}")
+    for name in registry.SYSTEMS:
+        variants = registry.SYSTEMS[name].variants
+        print(f"variants of {name} (semantic.model, experiments[].models):")
+        for variant, doc in variants.describe().items():
+            print(f"  {variant:<18} {doc}")
     return 0
 
 
@@ -325,13 +329,14 @@ def _bench(args) -> int:
 def _train(args) -> int:
     from linksim.config import ConfigError, load_scenario
     from linksim.experiments.train import quick_scenario, train
-    from linksim.semantic import SEMANTIC_MODELS
+    from linksim.registry import SYSTEMS
 
     scenario = load_scenario(args.scenario)
     if args.model is not None:
-        if args.model not in SEMANTIC_MODELS:
-            raise ConfigError(f"--model {args.model!r}: not a semantic model; allowed: "
-                              f"{', '.join(SEMANTIC_MODELS)}")
+        variants = SYSTEMS[scenario.semantic.system].variants
+        if args.model not in variants:
+            raise ConfigError(f"--model {args.model!r}: not a variant of system "
+                              f"{scenario.semantic.system!r}; allowed: {', '.join(variants)}")
         scenario = scenario.model_copy(update={
             "semantic": scenario.semantic.model_copy(update={"model": args.model})})
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),

@@ -93,15 +93,6 @@ nf128_conv=(--only deep8w --only deep8wp)
 [ -f runs/umi_4x4_nf128_conv_deep8w_bs8_more/train_full/state.json ] && nf128_conv+=(--only more)
 "$py" -m linksim run scenarios/fig9_semantic_nf128_conv.yaml --out results/fig9_psnr/nf128_conv "${nf128_conv[@]}" --no-progress
 "$py" -m linksim report results/fig9_psnr/nf128_conv
-# Decoder probes at equal epochs (5 each; weights in runs/, where trained)
-if [ -f runs/umi_4x4_conv/train_full_5ep/state.json ] && [ -f runs/umi_4x4_conv_deep/train_full/state.json ] \
-   && [ -f runs/umi_4x4_conv_snr/train_full/state.json ] \
-   && [ -f runs/umi_4x4_conv_deep_snr/train_full/state.json ] \
-   && [ -f runs/umi_4x4_conv_pilotls/train_full/state.json ] \
-   && [ -f runs/umi_4x4_conv/train_no_pilot_5ep/state.json ]; then
-  "$py" -m linksim run scenarios/fig9_semantic_probes.yaml --out results/fig9_psnr/probes --no-progress
-  "$py" -m linksim report results/fig9_psnr/probes
-fi
 # Outdated CSI at the BS (csi_error 0.1): Full against w/o Pilot (weights in runs/, where trained)
 if [ -f runs/umi_4x4_conv_csi10/train_full/state.json ] && [ -f runs/umi_4x4_conv_csi10/train_no_pilot/state.json ]; then
   "$py" -m linksim run scenarios/fig9_semantic_csi10.yaml --out results/fig9_psnr/csi10 --no-progress

@@ -22,9 +22,10 @@ import sionna
 from linksim.cli import script_main
 from linksim.config import ConfigError, load_scenario
 from linksim.experiments.provenance import derived_seed
-from linksim.experiments.semantic_eval import find_weights, load_system
+from linksim.experiments.semantic_eval import load_system
+from linksim.systems.checkpoints import find_weights
 from linksim.experiments.train import FixedValidationDraws, _validation, slot_datasets
-from linksim.semantic.channel import training_sampler
+from linksim.nn.channel import training_sampler
 
 
 def main() -> None:

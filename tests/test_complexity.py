@@ -1,4 +1,4 @@
-"""Table III measurement (linksim.semantic.complexity) and the ``bench --only`` option."""
+"""Table III measurement (linksim.systems.scenario_adaptive.complexity) and the ``bench --only`` option."""
 from __future__ import annotations
 
 import csv
@@ -8,13 +8,9 @@ import pytest
 
 from conftest import make_scenario
 from linksim.cli import main
-from linksim.semantic import SemanticSystem
-from linksim.semantic.complexity import (
-    COMPONENTS,
-    complexity_rows,
-    component_inputs,
-    write_complexity,
-)
+from linksim.systems.scenario_adaptive import SemanticSystem
+from linksim.experiments.complexity import write_complexity
+from linksim.systems.scenario_adaptive.complexity import COMPONENTS, complexity_rows, component_inputs
 
 
 def test_component_inputs_are_the_chain_tensors():

@@ -91,7 +91,7 @@ def test_half_rounds_kernels_to_float16_says_so_and_keras_loads_them(tmp_path):
     state = json.loads((out / "state.json").read_text())
     assert state["exported"] == {"float16_from_values": 2**10}
     # every evaluation of these weights records that they were rounded
-    from linksim.experiments.semantic_eval import TrainedWeights
+    from linksim.systems.checkpoints import TrainedWeights
     record = TrainedWeights("full", out / "best.weights.h5", state).summary
     assert record["exported"] == state["exported"]
     assert "exported" not in TrainedWeights("full", out / "best.weights.h5", {}).summary

@@ -14,10 +14,10 @@ from PIL import Image
 from conftest import make_scenario
 from linksim.cli import main
 from linksim.config import ConfigError
-from linksim.experiments.train import (GROWABLE, FixedValidationDraws, _validation, slot_datasets,
-                                      train)
-from linksim.semantic import SemanticSystem, build_system
-from linksim.semantic.channel import training_sampler
+from linksim.experiments.train import FixedValidationDraws, _validation, slot_datasets, train
+from linksim.systems.scenario_adaptive import SemanticSystem, build_system
+from linksim.systems.scenario_adaptive.surgery import _may_grow
+from linksim.nn.channel import training_sampler
 
 TINY = {"encoder_width": 0.25, "decoder_width": 0.25, "train_channels": ["rayleigh"],
         "bank_size": 4, "data": "samples", "num_images": 40, "batch_size": 4, "patience": 5}
@@ -240,9 +240,9 @@ def test_a_warm_start_with_twice_the_widths_grows_the_source(tmp_path):
                                   for w in source if w.shape == (3, 3, 3, 16))
     assert state["epochs_done"] == 1
     # twice the width must mean twice every channel count (rounded): 0.2 -> 0.4 gives 26 -> 51
-    assert GROWABLE["encoder_width"](0.25, 0.5) and not GROWABLE["encoder_width"](0.2, 0.4)
+    assert _may_grow("encoder_width", 0.25, 0.5) and not _may_grow("encoder_width", 0.2, 0.4)
     # the decoder's too: 0.3 -> 0.6 gives 10 -> 19 channels for Table I's 32
-    assert GROWABLE["decoder_width"](1.5, 3.0) and not GROWABLE["decoder_width"](0.3, 0.6)
+    assert _may_grow("decoder_width", 1.5, 3.0) and not _may_grow("decoder_width", 0.3, 0.6)
 
 
 def test_a_warm_start_on_a_wider_grid_repeats_the_source_and_other_grids_are_refused(tmp_path):
@@ -355,7 +355,7 @@ def test_train_report_rejects_a_directory_without_a_run(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--model", "bogus"], "--model 'bogus': not a semantic model; allowed: full, no_pilot"),
+    (["--model", "bogus"], "--model 'bogus': not a variant of system 'scenario_adaptive'; allowed: full, no_pilot"),
     (["--epochs", "0"], "--epochs: 0 -- must be positive"),
     (["--init-from", "nowhere"], "--init-from: no trained 'full' model in "),
 ])
@@ -380,11 +380,9 @@ def test_fig10_labels_tell_runs_apart_by_latent_widths_and_the_drops_that_happen
     assert _label(state, (0.5, 1.5)) == ("full, N_f=32, lambda=0.001, latent=conv, widths=1/3, "
                                          "lr_drops=[16, 18]")
     assert _label(state, (1.0, 3.0)) == "full, N_f=32, lambda=0.001, latent=conv, lr_drops=[16, 18]"
-    state["semantic"] |= {"decoder_blocks": 3, "decoder_snr": True, "decoder_conv": True,
-                          "ue_gain": "pilot_ls", "csi_error": 0.1}
+    state["semantic"] |= {"decoder_blocks": 3, "pixel_path": True, "csi_error": 0.1}
     assert _label(state, (1.0, 3.0)) == ("full, N_f=32, lambda=0.001, latent=conv, decoder_blocks=3, "
-                                         "decoder_snr, decoder_conv, ue_gain=pilot_ls, csi_error=0.1, "
-                                         "lr_drops=[16, 18]")
+                                         "pixel_path, csi_error=0.1, lr_drops=[16, 18]")
     # batch sizes off the default: the last one for older runs, else every one, in order
     base = _label(state, (1.0, 3.0))
     assert _label(state | {"batch_slots": 32}, (1.0, 3.0)) == base

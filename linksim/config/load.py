@@ -14,7 +14,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from linksim.config.schema import Experiment, Scenario
+from linksim.config.schema import Experiment, Scenario, SectionError
 
 # experiment classes by ``kind``: pydantic inserts the kind into error locations as a union tag
 _EXPERIMENT_KINDS = {m.model_fields["kind"].default: m for m in get_args(get_args(Experiment)[0])}
@@ -42,9 +42,9 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
     return out or "<top level>"
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class that owns the last key of ``loc`` (for allowed keys)."""
-    model: Any = Scenario
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
+    """The pydantic model class under ``root`` that owns the last key of ``loc`` (for allowed keys)."""
+    model: Any = root
     for i, part in enumerate(loc[:-1]):
         if isinstance(part, int) or model is None:
             continue
@@ -69,14 +69,24 @@ def _unwrap(annotation: Any) -> Any:
     return None
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
-    """The first error of ``err`` as one line: ``source: key: value -- what is allowed``."""
+def format_validation_error(err: ValidationError, source: str,
+                            root: type[BaseModel] = Scenario) -> str:
+    """The first error of ``err`` as one line: ``source: key: value -- what is allowed``.
+
+    A section validated by a plug-in's own class (:class:`SectionError`, e.g.
+    ``semantic:`` by its system's config) is unwrapped, so its keys are named
+    as ``semantic.key`` with the keys allowed there.
+    """
     e = err.errors(include_url=False)[0]
     loc = tuple(p for i, p in enumerate(e["loc"]) if not _is_kind_tag(e["loc"], i))
     where = _loc_to_path(loc)
+    inner = (e.get("ctx") or {}).get("error")
+    if isinstance(inner, SectionError):
+        return format_validation_error(inner.error, f"{source}: {where}", inner.model).replace(
+            f"{source}: {where}: ", f"{source}: {where}.", 1)
     value = e.get("input")
     if e["type"] == "extra_forbidden":
-        owner = _model_at(tuple(e["loc"]))
+        owner = _model_at(tuple(e["loc"]), root)
         allowed = ", ".join(owner.model_fields) if owner else "see the documented keys"
         return f"{source}: {where}: unknown key; allowed keys here: {allowed}"
     msg = e["msg"].removeprefix("Value error, ")
@@ -104,7 +114,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
         _check_sweep_path(dotted, source)
         _set_dotted(data, dotted, value)
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data).from_file(scenario.origin)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
 
@@ -144,7 +154,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
     data.setdefault("name", path.stem)
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data).from_file(path)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, str(path))) from None
     for i, exp in enumerate(scenario.experiments):

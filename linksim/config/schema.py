@@ -15,12 +15,13 @@ tables when imported (:func:`linksim.plugins.load_all`, called by the CLI).
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, SerializeAsAny, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
-from linksim.registry import (CHANNELS, CODECS, EQUALIZERS, ESTIMATORS, PRECODERS, Registry)
+from linksim.registry import CHANNELS, CODECS, EQUALIZERS, ESTIMATORS, PRECODERS, SYSTEMS, Registry
 
 
 class Strict(BaseModel):
@@ -308,17 +309,19 @@ class SSCCExperiment(ImageExperiment):
 
 
 class SemanticExperiment(ImageExperiment):
-    """Trained seed-003 semantic models on test images: PSNR, SSIM, MS-SSIM, accuracy vs SNR (Figs. 9, 11, 12).
+    """Trained models of a learned system on test images: PSNR, SSIM, MS-SSIM, accuracy vs SNR.
 
-    Each of ``models`` (``linksim.semantic.SEMANTIC_MODELS`` keys) is loaded
+    ``system`` names the learned system (:data:`linksim.registry.SYSTEMS`; seed
+    003's Figs. 9, 11, 12 by default). Each of ``models`` (the system's
+    variants) is loaded
     from ``weights``, a directory pattern in which ``{scenario}`` and
     ``{model}`` are replaced by the scenario's name and the model key; it must
     hold ``best.weights.h5`` (or ``last.weights.h5``) and the ``state.json``
     that ``python -m linksim train`` writes, which gives the widths to build
     and the epochs and wall time trained (reported with every number). A
     relative pattern is looked up from the working directory, then from the
-    linksim source tree (where the committed weights of the shipped scenarios
-    are). ``baseline`` names an SSCC experiment of the same run (or a path to
+    scenario file's folder and its parents (where the committed ``models/``
+    of the shipped scenarios are). ``baseline`` names an SSCC experiment of the same run (or a path to
     its CSV) whose best-MCS curve and capacity bound are drawn in the same
     figure. ``visual_snr_db``: SNRs of the reconstruction grid of the first
     model (the first slot's users, Fig. 12); empty for none.
@@ -326,18 +329,23 @@ class SemanticExperiment(ImageExperiment):
 
     kind: Literal["semantic"] = "semantic"
     name: str = Field("semantic", pattern=r"^[A-Za-z0-9_.-]+$")
+    system: str = Field("scenario_adaptive", description="learned system (linksim.registry.SYSTEMS)")
     models: list[str] = Field(default_factory=lambda: ["full", "no_pilot", "rzf", "djscc"],
                               min_length=1)
     weights: str = Field("runs/{scenario}/train_{model}", min_length=1)
     baseline: str | None = Field("sscc", description="SSCC experiment name or CSV path to overlay")
     visual_snr_db: list[float] = Field(default_factory=lambda: [-7.0, 3.0, 7.0])
 
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, value: str) -> str:
+        return _known_keys(SYSTEMS, [value], "system")[0]
+
     @field_validator("models")
     @classmethod
-    def _known_models(cls, names: list[str]) -> list[str]:
-        from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
-
-        return _known_keys(SEMANTIC_MODELS, names, "models")
+    def _known_models(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        system = info.data.get("system")
+        return names if system is None else _known_keys(SYSTEMS[system].variants, names, "models")
 
 
 Experiment = Annotated[Union[BLERExperiment, SSCCExperiment, SemanticExperiment],
@@ -350,48 +358,39 @@ class RuntimeConfig(Strict):
     mode: Literal["xla", "graph", "eager"] = Field(
         "xla", description="compile the Monte-Carlo step with XLA, as a graph, or not at all"
     )
-    precision: Literal["single", "double"] = "single"
+
+
+class SectionError(ValueError):
+    """A section validated by a plug-in's own config class failed: carries that error for the loader.
+
+    :func:`linksim.config.load.format_validation_error` unwraps it, so the
+    one-line message names the key inside the section and the keys allowed
+    there, as for any other section.
+    """
+
+    def __init__(self, error: ValidationError, model: type[BaseModel]) -> None:
+        super().__init__(str(error).splitlines()[0])
+        self.error, self.model = error, model
 
 
 class SemanticConfig(Strict):
-    """Seed-003 semantic system: which variant, its size, and how its training draws channels.
+    """What every learned system's ``semantic:`` section shares: which system and variant, how it trains.
 
-    ``model`` is a key of ``linksim.semantic.SEMANTIC_MODELS``. ``encoder_width``
-    scales the BS encoder's residual trunk, the dominant training cost on a CPU
-    (1.0: the paper's encoder, 10.1 M weights at N_f = 128; 0.5 trains about
-    twice as fast). ``train_channels`` are ``linksim.phy.CHANNELS`` keys mixed
-    during training, from an in-memory bank of ``bank_size`` slots per model
-    or generated online every batch. The remaining fields drive
-    ``python -m linksim train`` (:mod:`linksim.experiments.train`).
+    ``system`` is a key of :data:`linksim.registry.SYSTEMS`; the section is
+    validated by that system's own config class (a subclass of this one that
+    adds its architecture and loss fields, e.g.
+    :class:`linksim.systems.scenario_adaptive.ScenarioAdaptiveConfig`), and
+    ``model`` must be one of the system's variants. The fields here drive the
+    generic trainer (:mod:`linksim.experiments.train`): data, schedule, and
+    the channels and SNRs drawn during training (``train_channels`` are
+    ``channel.model`` keys mixed, from an in-memory bank of ``bank_size``
+    slots per model or generated online every batch).
     """
 
-    model: str = "full"
-    encoder_width: float = Field(1.0, gt=0, le=4)
-    decoder_width: float = Field(1.0, gt=0, le=4)
-    latent: Literal["dense", "conv"] = Field(
-        "dense", description="encoder latent layer: the paper's Conv+Dense, or a Conv laid on the "
-                             "grid in the decoder's order (linksim.semantic.encoder)")
-    decoder_blocks: int = Field(
-        0, ge=0, le=8, description="residual blocks at 8x8 in the UE decoder (0: the paper; "
-                                   "linksim.semantic.decoder)")
-    decoder_snr: bool = Field(False, description="the UE decoder is told its SNR (False: the paper; "
-                                                 "linksim.semantic.decoder)")
-    decoder_conv: bool = Field(False, description="full 3x3 convolutions in the UE decoder's restoration "
-                                                  "head instead of depthwise-separable ones (False: the "
-                                                  "paper; linksim.semantic.decoder)")
-    pixel_path: bool = Field(False, description="a learned linear path from 4x4 pixel blocks into the "
-                                                "latent and from the UE decoder's 8x8 features to "
-                                                "4x4 pixel blocks (False: the paper; latent: conv "
-                                                "only; linksim.semantic.encoder)")
-    csi_error: float = Field(
-        0.0, ge=0, le=1, description="normalised error of the BS's channel knowledge: it sees "
-                                     "sqrt(1-e) H + sqrt(e) H', H' an independent realisation "
-                                     "(0: perfect CSI, the paper; linksim.semantic.system)")
-    ue_gain: Literal["agc", "pilot_ls"] = Field(
-        "agc", description="UE level control before decoding: unit received power, or division by "
-                           "the gain LS-estimated from the user's precoded pilots "
-                           "(linksim.semantic.system)")
-    ce_weight: float = Field(0.001, ge=0, description="lambda in the loss MSE + lambda CE")
+    system: str = Field("scenario_adaptive", description="learned system (linksim.registry.SYSTEMS)")
+    model: str = Field("full", description="variant of the system (python -m linksim list)")
+    image_size: int = Field(32, ge=8, le=1024, description="square image side in pixels that the "
+                                                            "system codes (CIFAR-10: 32)")
     train_snr_db: tuple[float, float] = Field((-7.0, 7.0), description="SNR range, uniform per slot")
     train_channels: tuple[str, ...] = Field(("umi", "uma", "rma"), min_length=1)
     channel_source: Literal["bank", "online"] = "bank"
@@ -411,19 +410,16 @@ class SemanticConfig(Strict):
     lr_drop_factor: float = Field(0.1, gt=0, le=1, description="step-size factor at each lr_drops epoch")
     patience: int = Field(10, ge=1, description="early stopping: epochs without a better val loss")
 
+    @field_validator("system")
+    @classmethod
+    def _known_system(cls, value: str) -> str:
+        return _known_keys(SYSTEMS, [value], "system")[0]
+
     @field_validator("model")
     @classmethod
-    def _known_model(cls, value: str) -> str:
-        from linksim.semantic import SEMANTIC_MODELS  # late import: Keras and TensorFlow
-
-        return _known_keys(SEMANTIC_MODELS, [value], "model")[0]
-
-    @field_validator("pixel_path")
-    @classmethod
-    def _pixel_path_needs_conv_latent(cls, value: bool, info: ValidationInfo) -> bool:
-        if value and info.data.get("latent") != "conv":
-            raise ValueError("needs latent: conv (the path adds to the latent's 8x8 positions)")
-        return value
+    def _known_variant(cls, value: str, info: ValidationInfo) -> str:
+        system = info.data.get("system")
+        return value if system is None else _known_keys(SYSTEMS[system].variants, [value], "model")[0]
 
     @field_validator("lr_drops")
     @classmethod
@@ -444,6 +440,22 @@ class SemanticConfig(Strict):
             raise ValueError("train_snr_db must be (low, high)")
         return value
 
+    @classmethod
+    def resolve(cls, value: Any) -> "SemanticConfig":
+        """A ``semantic:`` mapping validated by its system's config class (:class:`SectionError` if bad)."""
+        if isinstance(value, SemanticConfig):
+            return value
+        if not isinstance(value, dict):
+            raise ValueError("must be a mapping of keys")
+        if not value and not len(SYSTEMS):  # config used without the systems layer (BLER, SSCC)
+            return SemanticConfig.model_construct()
+        name = value.get("system", cls.model_fields["system"].default)
+        config = SYSTEMS[_known_keys(SYSTEMS, [name], "system")[0]].config
+        try:
+            return config.model_validate(value)
+        except ValidationError as err:
+            raise SectionError(err, config) from None
+
 
 class Scenario(Strict):
     """One simulation scenario: system parameters plus the experiments to run."""
@@ -458,8 +470,26 @@ class Scenario(Strict):
     precoder: PrecoderConfig = PrecoderConfig()
     receiver: ReceiverConfig = ReceiverConfig()
     runtime: RuntimeConfig = RuntimeConfig()
-    semantic: SemanticConfig = SemanticConfig()
+    semantic: SerializeAsAny[SemanticConfig] = Field(
+        default_factory=lambda: SemanticConfig.resolve({}),
+        description="the learned system trained and evaluated (its own config class)")
     experiments: list[Experiment] = Field(default_factory=list)
+    _origin: Path | None = PrivateAttr(None)
+
+    @property
+    def origin(self) -> Path | None:
+        """The YAML file this scenario was loaded from (None if built in code); kept by copies."""
+        return self._origin
+
+    def from_file(self, path: Path | None) -> "Scenario":
+        """Record ``path`` as :attr:`origin` (relative weights are looked up from it); returns self."""
+        self._origin = None if path is None else Path(path)
+        return self
+
+    @field_validator("semantic", mode="before")
+    @classmethod
+    def _system_section(cls, value: Any) -> SemanticConfig:
+        return SemanticConfig.resolve(value)
 
     @model_validator(mode="after")
     def _streams_fit(self) -> "Scenario":

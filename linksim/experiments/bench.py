@@ -20,12 +20,12 @@ channel, decoder, loss, backward, Adam) at N_f = 32, for ``full`` with the
 paper's encoder and with the half-width one our scenarios train with, each
 with the Dense and the convolutional latent (all with decoder width 1.5),
 and for ``djscc``
-(:func:`linksim.semantic.throughput.train_throughput`). The target is >= 200
+(:func:`linksim.systems.scenario_adaptive.throughput.train_throughput`). The target is >= 200
 images/s on this machine. Writes ``train_pipeline.csv``.
 
 ``complexity`` -- seed 003's Table III: parameters, weight memory and median
 inference time per batch of each variant's encoder, precoder and decoder
-(:mod:`linksim.semantic.complexity`). Writes ``complexity.csv``/``.json``/``.png``.
+(:mod:`linksim.systems.scenario_adaptive.complexity`). Writes ``complexity.csv``/``.json``/``.png``.
 
 The rows of ``link``, ``sscc`` and ``train`` also go into ``bench.json``; a
 run replaces the entries of the parts it ran and keeps the others, each part
@@ -103,7 +103,7 @@ def run_bench(out_dir: Path, batches: int = 20, parts: tuple[str, ...] = PARTS) 
     if measured:
         files.append(_update_bench_json(out_dir / "bench.json", measured, batches))
     if "complexity" in parts:
-        from linksim.semantic.complexity import run_complexity
+        from linksim.experiments.complexity import run_complexity
 
         files += run_complexity(out_dir, runs=batches)
     return files
@@ -165,7 +165,7 @@ def train_pipeline(out_dir: Path, steps: int = 20, batch_slots: int = 32,
     step, channels from a bank of ``bank_size`` slots per channel model
     (cached on disk), ``steps`` timed steps after the compilation.
     """
-    from linksim.semantic.throughput import train_throughput
+    from linksim.systems.scenario_adaptive.throughput import train_throughput
 
     sc = Scenario.model_validate({"ofdm": {"fft_size": 32}, "seed": 1})
     table_path = out_dir / "train_pipeline.csv"

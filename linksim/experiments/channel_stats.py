@@ -59,7 +59,7 @@ def rzf_stats(H: np.ndarray, snr_db: float, power: float) -> dict[str, np.ndarra
     [dB] -- the frequency/time variation a UE would have to equalise (the
     phase of (H V)_kk is zero: H V is Hermitian) -- and the mean SINR [dB].
     """
-    from linksim.semantic.precoder import rzf_precode
+    from linksim.systems.scenario_adaptive.precoder import rzf_precode
 
     k = H.shape[-2]
     no = 10 ** (-snr_db / 10)

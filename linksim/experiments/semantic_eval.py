@@ -23,11 +23,7 @@ are never "lost": the decoder always outputs an image.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,7 +31,6 @@ import numpy as np
 import sionna
 import tensorflow as tf
 
-import linksim
 from linksim.config import (ConfigError, Scenario, SemanticExperiment, expand_sweep, sweep_label,
                             with_overrides)
 from linksim.config.schema import SemanticConfig
@@ -47,7 +42,9 @@ from linksim.experiments.sscc import (SlotLayout, experiment_meta, load_experime
                                       realisation_seed)
 from linksim.phy.channels import CHANNELS
 from linksim.phy.ofdm import resource_grid
-from linksim.semantic.system import ARCHITECTURE, SemanticSystem, build_system, outdated_csi
+from linksim.nn.channel import outdated_csi
+from linksim.registry import SYSTEMS
+from linksim.systems.checkpoints import TrainedWeights, find_weights, load_weights_into
 
 COLUMNS = (
     "experiment", "model", "curve", "sweep", "channel", "fft_size", "snr_db", "no", "num_images",
@@ -56,105 +53,16 @@ COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class TrainedWeights:
-    """Where a trained model's weights are and what its training run recorded."""
-
-    model: str
-    path: Path
-    state: dict[str, Any]
-
-    @cached_property
-    def digest(self) -> str:
-        """sha256 of the weights file (read once: it is tens of MB and keys every point)."""
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        s = self.state
-        return {"weights": str(self.path), "sha256_16": self.digest,
-                "epochs_trained": s.get("epochs_done"), "best_epoch": s.get("best_epoch"),
-                "train_wall_s": s.get("wall_s"), "status": s.get("status"),
-                "optimizer_step": s.get("optimizer_step"), "batch_slots": s.get("batch_slots"),
-                "data": s.get("data"), "semantic": s.get("semantic"),
-                "train_commit": (s.get("provenance") or {}).get("git_commit"),
-                # weights rounded on export (scripts/export_weights.py --half), if they were
-                **({"exported": s["exported"]} if "exported" in s else {})}
-
-
-def _read_state(path: Path, key: str = "weights") -> dict:
-    """A weights folder's ``state.json``; ConfigError (not a traceback) when it is unreadable."""
-    try:
-        state = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{key}: {path} is not a readable state file ({err}); "
-                          f"re-export or retrain the model") from None
-    if not isinstance(state, dict):
-        raise ConfigError(f"{key}: {path} is not a readable state file (not a JSON object); "
-                          f"re-export or retrain the model")
-    return state
-
-
-def find_weights(pattern: str, scenario: Scenario, model: str, key: str = "weights") -> TrainedWeights:
-    """Resolve ``pattern`` for ``model`` (working directory first, then the linksim source tree).
-
-    ``key`` names the setting or flag the pattern came from in error messages.
-
-    Raises
-    ------
-    ConfigError
-        No directory with ``state.json`` and weights: the message names the
-        places looked at and the command that trains the model.
-    """
-    rel = Path(pattern.format(scenario=scenario.name, model=model))
-    roots = [Path.cwd(), Path(linksim.__file__).resolve().parent.parent]
-    # from the source tree itself, both roots are one: name it once
-    candidates = [rel] if rel.is_absolute() else list(dict.fromkeys(root / rel for root in roots))
-    for folder in candidates:
-        state_path = folder / "state.json"
-        for name in ("best.weights.h5", "last.weights.h5"):
-            if state_path.is_file() and (folder / name).is_file():
-                state = _read_state(state_path, key)
-                if state.get("model") != model:
-                    raise ConfigError(f"{key}: {folder} holds a {state.get('model')!r} model, "
-                                      f"not {model!r}")
-                power = state.get("trained_on", {}).get("precoder", {}).get("power")
-                if power not in (None, scenario.precoder.power):
-                    raise ConfigError(f"{key}: {folder} was trained with precoder.power={power}, "
-                                      f"this scenario uses {scenario.precoder.power} (another SNR "
-                                      f"scale); retrain or set precoder.power: {power}")
-                return TrainedWeights(model, folder / name, state)
-    raise ConfigError(f"{key}: no trained {model!r} model in {' or '.join(map(str, candidates))}; "
-                      f"train it with: python -m linksim train <scenario.yaml> --model {model} "
-                      f"--out {rel}")
-
-
-def load_weights_into(system: SemanticSystem, path: Path, scenario: Scenario,
-                      key: str = "weights") -> None:
-    """``system.load_weights(path)``, with a one-line ConfigError naming ``key`` when they do not fit."""
-    try:
-        system.load_weights(path)
-    except ValueError as err:  # Keras: shape or layer mismatch
-        first = str(err).strip().splitlines()[0]
-        raise ConfigError(f"{key}: {path} does not fit this scenario's grid, arrays and model "
-                          f"(N_f={scenario.ofdm.fft_size}, {scenario.ue.num_users} users): "
-                          f"{first}") from None
-    except (OSError, KeyError, TypeError) as err:  # h5py: truncated or not an HDF5 file
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise ConfigError(f"{key}: {path} is not a readable Keras weights file "
-                          f"({first}); re-export or retrain the model") from None
-
-
-def load_system(scenario: Scenario, trained: TrainedWeights) -> SemanticSystem:
-    """Build the variant with the widths it was trained with and load its weights."""
-    sem = trained.state.get("semantic", {})
-    # a key the run's state.json lacks predates the key: the run had its default (lambda: 0.01)
-    defaults = {key: SemanticConfig.model_fields[key].default for key in ARCHITECTURE}
-    system = build_system(scenario, scenario.semantic.model_copy(update={
-        "model": trained.model, **defaults, "ce_weight": 0.01,
-        **{key: sem[key] for key in ARCHITECTURE if key in sem}}))
-    load_weights_into(system, trained.path, scenario)
-    return system
+def load_system(scenario: Scenario, trained: TrainedWeights):
+    """Build the trained run's system and variant with the architecture it recorded, and load its weights."""
+    system = SYSTEMS[trained.state["system"]]
+    recorded = system.architecture.of(trained.semantic)
+    cfg = system.config.model_validate({
+        **scenario.semantic.model_dump(mode="json", include=set(SemanticConfig.model_fields)),
+        "system": system.name, "model": trained.model, **recorded})
+    model = system.build(scenario, cfg)
+    load_weights_into(model, trained.path, scenario)
+    return model
 
 
 def compiled(fn: Callable, mode: str) -> Callable:
@@ -186,7 +94,7 @@ class SemanticLink:
     logits : [batch_size, num_users, num_classes], np.float32
     """
 
-    def __init__(self, scenario: Scenario, system: SemanticSystem,
+    def __init__(self, scenario: Scenario, system: Any,
                  draw_channel: Callable | None = None):
         self.scenario, self.system = scenario, system
         # models evaluated on the same scenario share one compiled draw (XLA compiles are slow)
@@ -199,9 +107,10 @@ class SemanticLink:
         h = self.draw_channel(images.shape[0])
         no = tf.fill([images.shape[0]], tf.constant(10.0 ** (-snr_db / 10.0), tf.float32))
         inputs = {"images": tf.constant(images, tf.float32) / 255.0, "h": h, "no": no}
-        if self.system.csi_error:  # the BS's outdated CSI: the next draw of the same seed
+        csi_error = getattr(self.system, "csi_error", 0.0)
+        if csi_error:  # the BS's outdated CSI: the next draw of the same seed
             inputs["h_bs"] = outdated_csi(h, self.draw_channel(images.shape[0]),
-                                          self.system.csi_error)
+                                          csi_error)
         out = self._forward(inputs)
         pixels = np.clip(np.round(out["reconstruction"].numpy() * 255.0), 0, 255).astype(np.uint8)
         return pixels, out["logits"].numpy()
@@ -244,7 +153,7 @@ def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     out_dir = Path(out_dir)
     image_set, data_notes = load_experiment_images(exp)
     images, labels = image_set.images, image_set.labels
-    trained = {m: find_weights(exp.weights, scenario, m) for m in exp.models}
+    trained = {m: find_weights(exp.weights, scenario, m, system=exp.system) for m in exp.models}
     points = [(p, with_overrides(scenario, p)) for p in expand_sweep(exp.sweep)]
     snrs = exp.snr_values()
     table = ResultTable(out_dir / f"{exp.name}.csv", COLUMNS)
@@ -266,7 +175,7 @@ def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     done = {(r["config_hash"], float(r["snr_db"])) for r in table.keep_only(hashes.values())}
     bar = progress(total=len(exp.models) * len(points) * len(snrs), desc=exp.name,
                    unit="pt") if progress else None
-    systems: dict[tuple[str, str], SemanticSystem] = {}
+    systems: dict[tuple[str, str], Any] = {}
     for i, (overrides, sc) in enumerate(points):
         draw = None
         sweep = sweep_label(overrides)
@@ -327,7 +236,7 @@ def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     if not exp.visual_snr_db:
         return []
     model = exp.models[0]
-    trained = find_weights(exp.weights, scenario, model)
+    trained = find_weights(exp.weights, scenario, model, system=exp.system)
     overrides = expand_sweep(exp.sweep)[0]
     sc = with_overrides(scenario, overrides)
     link = SemanticLink(sc, load_system(sc, trained))

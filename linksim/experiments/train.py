@@ -70,12 +70,10 @@ from linksim.config import ConfigError, Scenario
 from linksim.config.schema import SemanticConfig
 from linksim.data import ENV_VAR, DataError, load_images
 from linksim.experiments.provenance import derived_seed, provenance
-from linksim.experiments.semantic_eval import TrainedWeights, find_weights, load_weights_into
-from linksim.semantic.channel import DEFAULT_CACHE, training_sampler
-from linksim.semantic.decoder import decoder_channels
-from linksim.semantic.encoder import trunk_channels
-from linksim.semantic.system import (WEIGHT_SHAPING, SemanticSystem, build_system, grow_into,
-                                     regrid_into)
+from linksim.nn.channel import DEFAULT_CACHE, training_sampler
+from linksim.registry import SYSTEMS
+from linksim.systems.base import Stage
+from linksim.systems.checkpoints import STATE_VERSION, migrate_state
 
 
 def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
@@ -106,10 +104,11 @@ def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarra
     # image folders are read class by class: a fixed permutation first, or the
     # validation slots would hold one class only
     order = np.random.default_rng(derived_seed(scenario.seed, "split")).permutation(len(labels))
-    images = data.images[order[: slots * k]].reshape(slots, k, 32, 32, 3)
+    shape = data.images.shape[1:]
+    images = data.images[order[: slots * k]].reshape(slots, k, *shape)
     labels = labels[order[: slots * k]].reshape(slots, k).astype(np.int32)
     cut = slots - num_val
-    return (images[:cut].reshape(-1, 32, 32, 3), labels[:cut].reshape(-1), images[cut:],
+    return (images[:cut].reshape(-1, *shape), labels[:cut].reshape(-1), images[cut:],
             labels[cut:], source)
 
 
@@ -393,91 +392,18 @@ def plot_loss_curve(out: Path) -> Path:
 
 
 def quick_scenario(scenario: Scenario) -> Scenario:
-    """A smoke-test version: narrow model, 64 images, a small bank, 2 epochs (< 1 min)."""
-    cfg = scenario.semantic.model_copy(update={
-        "encoder_width": min(scenario.semantic.encoder_width, 0.25),
-        "decoder_width": min(scenario.semantic.decoder_width, 0.5),
+    """A smoke-test version: the system's narrow model, 64 images, a small bank, 2 epochs (< 1 min)."""
+    system = SYSTEMS[scenario.semantic.system]
+    cfg = system.quick(scenario.semantic).model_copy(update={
         "num_images": 64, "bank_size": 16, "batch_size": 4, "epochs": 2})
     return scenario.model_copy(update={"semantic": cfg})
 
 
-def _warm_source(scenario: Scenario, cfg: SemanticConfig, source: Path) -> TrainedWeights:
-    """The weights a warm start loads, checked to fit ``cfg``'s model before anything is written.
-
-    Raises ConfigError (one line, ``--init-from``) for a missing or unreadable
-    source, another variant, or another architecture, before Keras would. More
-    ``decoder_blocks`` than the source's, twice its ``encoder_width`` or
-    ``decoder_width``, or a ``pixel_path`` it lacks, is allowed: the model is
-    grown (:func:`~linksim.semantic.system.grow_into`); so is a multiple of
-    its ``ofdm.fft_size``, alone
-    (:func:`~linksim.semantic.system.regrid_into`).
-    """
-    trained = find_weights(str(source), scenario, cfg.model, key="--init-from")
-    recorded = {key: _source_setting(trained, key) for key in WEIGHT_SHAPING}
-    changed = {key: value for key, value in recorded.items() if value != getattr(cfg, key)}
-    theirs_nf, ours_nf = _source_fft_size(trained, scenario), scenario.ofdm.fft_size
-    if theirs_nf != ours_nf:
-        # a corrupt state.json may hold anything here: refused in the same line, not a traceback
-        if (not isinstance(theirs_nf, int) or theirs_nf < 1 or ours_nf % theirs_nf
-                or ours_nf < 2 * theirs_nf or cfg.latent != "conv" or cfg.model == "djscc"
-                or changed):
-            raise ConfigError(f"--init-from: {trained.path.parent} was trained at ofdm.fft_size="
-                              f"{theirs_nf}, this scenario has {ours_nf}; a warm start may go to "
-                              f"a multiple of it (latent: conv, not djscc), with every other "
-                              f"semantic setting unchanged")
-        return trained
-    for key, theirs in changed.items():
-        ours = getattr(cfg, key)
-        if not GROWABLE.get(key, lambda theirs, ours: False)(theirs, ours):
-            raise ConfigError(f"--init-from: {trained.path.parent} was trained with semantic.{key}="
-                              f"{theirs}, this scenario has {ours}; its weights do not fit "
-                              f"(a warm start may add decoder blocks or pixel paths, or double "
-                              f"the encoder or decoder width)")
-    return trained
-
-
-#: The settings a warm start may grow, and how (:func:`~linksim.semantic.system.grow_into`).
-GROWABLE = {"decoder_blocks": lambda theirs, ours: theirs < ours,
-            "encoder_width": lambda theirs, ours: _doubles(trunk_channels, theirs, ours),
-            "decoder_width": lambda theirs, ours: _doubles(decoder_channels, theirs, ours),
-            "pixel_path": lambda theirs, ours: not theirs and ours}
-
-
-def _doubles(channels: Callable[[float], tuple[int, ...]], theirs: float, ours: float) -> bool:
-    """Width ``ours`` has exactly twice every channel count of ``theirs`` (after rounding)."""
-    return channels(ours) == tuple(2 * c for c in channels(theirs))
-
-
-def _source_setting(trained: TrainedWeights, key: str) -> Any:
-    """A SemanticConfig setting of the run that made ``trained`` (a key it lacks had its default)."""
-    return (trained.state.get("semantic") or {}).get(key, SemanticConfig.model_fields[key].default)
-
-
-def _source_fft_size(trained: TrainedWeights, scenario: Scenario) -> Any:
-    """The N_f ``trained`` was trained at (a state without one: this scenario's)."""
-    return trained.state.get("fft_size", scenario.ofdm.fft_size)
-
-
-def _load_warm(model: SemanticSystem, warm: TrainedWeights, scenario: Scenario,
-               cfg: SemanticConfig) -> dict[str, Any]:
-    """Load ``warm`` into ``model``, growing it if it is deeper, wider or on a wider grid; what to record."""
-    theirs_nf = _source_fft_size(warm, scenario)
-    if theirs_nf != scenario.ofdm.fft_size:
-        narrow = scenario.model_copy(update={"ofdm": scenario.ofdm.model_copy(
-            update={"fft_size": theirs_nf})})
-        source = build_system(narrow, cfg)
-        load_weights_into(source, warm.path, narrow, key="--init-from")
-        regrid_into(source, model)
-        return {**warm.summary, "grown": {"fft_size": [theirs_nf, scenario.ofdm.fft_size]}}
-    theirs = {key: _source_setting(warm, key) for key in GROWABLE}
-    if all(theirs[key] == getattr(cfg, key) for key in GROWABLE):
-        load_weights_into(model, warm.path, scenario, key="--init-from")
-        return warm.summary
-    source = build_system(scenario, cfg.model_copy(update=theirs))
-    load_weights_into(source, warm.path, scenario, key="--init-from")
-    grow_into(source, model, seed=derived_seed(scenario.seed, "grow"))
-    return {**warm.summary, "grown": {key: [theirs[key], getattr(cfg, key)]
-                                      for key in GROWABLE if theirs[key] != getattr(cfg, key)}}
+def _warm_start(system, scenario: Scenario, cfg, init_from: Path):
+    """The system's warm-start policy (``--init-from``), or one line saying it has none."""
+    if system.warm_start is None:
+        raise ConfigError(f"--init-from: system {system.name!r} has no warm start")
+    return system.warm_start.check(scenario, cfg, init_from)
 
 
 def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
@@ -485,7 +411,38 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
           time_budget_min: float | None = None,
           verbose: int = 1, cache_dir: Path | None = DEFAULT_CACHE,
           callbacks: list[keras.callbacks.Callback] | None = None) -> dict[str, Any]:
-    """Train ``scenario.semantic`` into ``out`` (resuming from ``out/last.keras`` if present).
+    """Train ``scenario.semantic`` into ``out``, stage by stage (resuming what is on disk).
+
+    The schedule is the system's ``stages(cfg)``: one stage trains into
+    ``out`` itself; several train into ``out/<stage>`` one after another, each
+    starting from the previous stage's best weights (a finished stage is
+    skipped on a re-run, an interrupted one resumes). Parameters and the
+    returned state are those of :func:`train_stage` (the last stage's).
+    """
+    system = SYSTEMS[scenario.semantic.system]
+    stages = system.stages(scenario.semantic)
+    if len(stages) == 1:
+        return train_stage(scenario, out, stages[0], epochs=epochs, batch_size=batch_size,
+                           init_from=init_from, time_budget_min=time_budget_min, verbose=verbose,
+                           cache_dir=cache_dir, callbacks=callbacks)
+    state: dict[str, Any] = {}
+    previous = init_from
+    for stage in stages:
+        state = train_stage(scenario, out / stage.name, stage, epochs=epochs, batch_size=batch_size,
+                            init_from=previous, time_budget_min=time_budget_min, verbose=verbose,
+                            cache_dir=cache_dir, callbacks=callbacks)
+        if state["status"] not in ("done", "early_stop"):
+            break
+        previous = out / stage.name
+    return state
+
+
+def train_stage(scenario: Scenario, out: Path, stage: Stage, *, epochs: int | None = None,
+                batch_size: int | None = None, init_from: Path | None = None,
+                time_budget_min: float | None = None,
+                verbose: int = 1, cache_dir: Path | None = DEFAULT_CACHE,
+                callbacks: list[keras.callbacks.Callback] | None = None) -> dict[str, Any]:
+    """Train one stage of ``scenario.semantic``'s schedule into ``out`` (resuming from ``out/last.keras``).
 
     Parameters
     ----------
@@ -524,13 +481,15 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         ``init_from`` does not fit.
     """
     cfg = scenario.semantic.model_copy(update={"batch_size": batch_size or scenario.semantic.batch_size})
-    epochs, batch = epochs or cfg.epochs, cfg.batch_size
-    warm = None if init_from is None else _warm_source(scenario, cfg, init_from)
+    system = SYSTEMS[cfg.system]
+    epochs = epochs or (stage.epochs(cfg) if stage.epochs else cfg.epochs)
+    batch = cfg.batch_size
+    warm = None if init_from is None else _warm_start(system, scenario, cfg, init_from)
     out.mkdir(parents=True, exist_ok=True)
     state_path, last = out / "state.json", out / "last.keras"
     resume = last.is_file() and state_path.is_file()
     if resume:
-        state = json.loads(state_path.read_text())
+        state = migrate_state(json.loads(state_path.read_text()), str(state_path))
         if state["model"] != cfg.model:
             raise ConfigError(f"{out} holds a run of model {state['model']!r}, not {cfg.model!r}; "
                               f"use another --out")
@@ -541,10 +500,11 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
         if warm is not None and (state.get("init_from") or {}).get("sha256_16") != warm.digest:
             raise ConfigError(f"--init-from: {out} holds a run not started from {init_from}; it "
                               f"resumes from its own checkpoint: drop --init-from or use another --out")
-        model: SemanticSystem = keras.models.load_model(last)
+        model = keras.models.load_model(last)
         initial_epoch = int(state["epochs_done"])
     else:
-        state = {"model": cfg.model, "epochs_done": 0, "best_val_loss": None,
+        state = {"version": STATE_VERSION, "system": cfg.system, "stage": stage.name,
+                 "model": cfg.model, "epochs_done": 0, "best_val_loss": None,
                  "best_epoch": None, "optimizer_step": 0, "wall_s": 0.0,
                  "semantic": cfg.model_dump(mode="json"), "seed": scenario.seed,
                  "fft_size": scenario.ofdm.fft_size, "num_users": scenario.ue.num_users,
@@ -552,10 +512,12 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
                  "provenance": provenance()}
         for stale in ("history.csv", "batches.csv"):
             (out / stale).unlink(missing_ok=True)
-        model = build_system(scenario, cfg)
+        model = system.build(scenario, cfg)
         if warm is not None:
-            state["init_from"] = _load_warm(model, warm, scenario, cfg)
-        # no XLA: slower for these convolutions on CPU (see linksim.semantic.throughput)
+            state["init_from"] = system.warm_start.load(model, warm, scenario, cfg)
+        if stage.prepare is not None:
+            stage.prepare(model, cfg)
+        # no XLA: slower for these convolutions on CPU (see linksim.systems.scenario_adaptive.throughput)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), jit_compile=False)
         initial_epoch = 0
     state.update(status="running", epochs_target=epochs, batch_slots=batch)

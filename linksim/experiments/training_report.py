@@ -93,10 +93,7 @@ def _label(state: dict, usual_widths: tuple = (None, None)) -> str:
                         if widths != usual_widths and None not in widths else []),
                       *([f"decoder_blocks={sem['decoder_blocks']}"]
                         if sem.get("decoder_blocks") else []),
-                      *(["decoder_snr"] if sem.get("decoder_snr") else []),
-                      *(["decoder_conv"] if sem.get("decoder_conv") else []),
                       *(["pixel_path"] if sem.get("pixel_path") else []),
-                      *([f"ue_gain={sem['ue_gain']}"] if sem.get("ue_gain", "agc") != "agc" else []),
                       *([f"csi_error={sem['csi_error']:g}"] if sem.get("csi_error") else []),
                       *([f"lr_drops={list(drops)}"] if drops else []),
                       *([f"batch_slots={'/'.join(map(str, batches))}"]

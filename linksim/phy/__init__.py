@@ -1,15 +1,9 @@
 """Physical layer on Sionna: channels, OFDM grid, precoding, estimation,
-equalisation, 5G LDPC, and the assembled downlink (:class:`DownlinkLink`)."""
-from linksim.phy.channels import CHANNELS
-from linksim.phy.equalization import EQUALIZERS
-from linksim.phy.estimation import ESTIMATORS
-from linksim.phy.precoding import PRECODERS
+equalisation, 5G LDPC, and the assembled downlink (:class:`~linksim.phy.link.DownlinkLink`).
 
+Importing it registers its plug-ins in :mod:`linksim.registry`.
+"""
+from linksim.phy import channels, equalization, estimation, precoding  # noqa: F401  (register)
+from linksim.registry import CHANNELS, EQUALIZERS, ESTIMATORS, PRECODERS
 
-def registries() -> dict:
-    """Every plug-in table of the physical layer, by kind."""
-    return {"channel": CHANNELS, "precoder": PRECODERS, "estimator": ESTIMATORS,
-            "equalizer": EQUALIZERS}
-
-
-__all__ = ["CHANNELS", "EQUALIZERS", "ESTIMATORS", "PRECODERS", "registries"]
+__all__ = ["CHANNELS", "EQUALIZERS", "ESTIMATORS", "PRECODERS"]

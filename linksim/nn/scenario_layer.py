@@ -9,7 +9,6 @@ depend on which experiments the YAML also asked for.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
@@ -21,14 +20,6 @@ from linksim.config import Scenario
 def scenario_config(scenario: Scenario) -> dict[str, Any]:
     """JSON-serialisable dump of ``scenario`` without its experiments."""
     return scenario.model_copy(update={"experiments": []}).model_dump(mode="json")
-
-
-def snr_feature(no: tf.Tensor) -> tf.Tensor:
-    """[N] noise variance -> [N, 1] SNR / 10 dB = -log10(N0): the input of the noise-adaptation gates.
-
-    Scaled so a Dense sees values in about [-0.7, 0.7] over -7..7 dB.
-    """
-    return -tf.math.log(tf.reshape(no, [-1, 1])) / math.log(10.0)
 
 
 class ScenarioLayer(keras.layers.Layer):

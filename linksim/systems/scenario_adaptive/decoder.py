@@ -48,27 +48,13 @@ Decisions where Table I is garbled or silent:
   gave +0.2-0.3 dB validation PSNR after 5 epochs, growing with training to
   +0.5 (7 dB) .. +0.8 dB (-7 dB) on the test set after 20 (Fig. 9): the best
   N_f = 32 model of results/README.md.
-- ``conv`` (not the paper; False is Table I) uses full 3x3 convolutions in
-  the restoration head (and the encoder's ``ResidualBlock`` for ``blocks``).
-  Why: to measure whether the depthwise-separable convolutions that make the
-  decoder light also limit it. At width 1.0 it has 0.12 M weights at N_f = 32
-  and trains as fast as Table I's head at width 1.5 on this CPU. Measured
-  (Fig. 10, ``umi_4x4_conv_convdec.yaml``, stopped after 3 epochs): 0.15-0.25 dB
-  *below* Table I's head at equal epochs, so they do not.
-- ``snr_gate`` (not the paper) gives the UE its SNR, as the encoder's noise
-  adaptation gives it to the BS: Dense+sigmoid of SNR/10 dB, one gate per
-  feature channel, multiplying the features both heads see. Why: one decoder
-  serves -7..7 dB, and the right shrinkage of a noisy symbol depends on the
-  SNR, which the decoder otherwise has to infer from an AGC-normalised grid;
-  real UEs measure their SNR (CQI) anyway.
-
 - ``pixel_path`` (not the paper) adds a 3x3 convolution of the 8x8
   features after the residual blocks to 48 channels, laid out as 4x4 pixel
   blocks (depth-to-space) and added to the output convolution's
   pre-sigmoid values: a path to the pixels that bypasses the two nearest-
   neighbour upsamplings and the thin layers at 32x32 (16 and 32 channels
   at width 1). It pairs with the encoder's pixel path (why:
-  :mod:`linksim.semantic.encoder`); its kernel starts at zero.
+  :mod:`linksim.systems.scenario_adaptive.encoder`); its kernel starts at zero.
 
 Size: with Table I's widths this decoder has 0.039 / 0.047 / 0.061 M
 weights at N_f = 32 / 64 / 128 (0.029 / 0.031 / 0.035 M without pilot
@@ -80,9 +66,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from linksim.semantic.base import snr_feature
-from linksim.semantic.encoder import ResidualBlock
-from linksim.semantic.norm import BatchNorm, zero_scale_and_shift
+from linksim.nn.norm import BatchNorm, zero_scale_and_shift
 
 
 def fold_channels(num_ofdm_symbols: int, fft_size: int) -> int:
@@ -102,11 +86,9 @@ def fold_grid(y: tf.Tensor) -> tf.Tensor:
     return tf.reshape(real, [-1, 8, 8, channels])
 
 
-def _conv3x3(filters: int, activation: str | None = None, bn: bool = False,
-             separable: bool = True) -> list[keras.layers.Layer]:
-    """3x3 SepConv (or Conv with ``separable=False``), with BN before ``activation`` if ``bn``."""
-    conv = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
-    layers = [conv(filters, 3, padding="same", use_bias=not bn,
+def _conv3x3(filters: int, activation: str | None = None, bn: bool = False) -> list[keras.layers.Layer]:
+    """3x3 SepConv, with BN before ``activation`` if ``bn``."""
+    layers = [keras.layers.SeparableConv2D(filters, 3, padding="same", use_bias=not bn,
                    activation=None if bn else activation)]
     if bn:
         layers += [BatchNorm(), keras.layers.Activation(activation)]
@@ -188,12 +170,6 @@ class SemanticDecoder(keras.layers.Layer):
         Multiplier of every channel count (1.0: the paper).
     blocks : int
         Residual SepConv blocks at 8x8 before upsampling (0: the paper; module docstring).
-    snr_gate : bool
-        Gate the features by the slot's SNR (False: the paper; module docstring).
-    conv : bool
-        Full 3x3 convolutions (and the encoder's ``ResidualBlock`` for ``blocks``)
-        in the restoration head instead of depthwise-separable ones (False: the
-        paper; module docstring).
     pixel_path : bool
         Add a depth-to-space path from the 8x8 features to the output (False:
         the paper; module docstring).
@@ -204,8 +180,8 @@ class SemanticDecoder(keras.layers.Layer):
         One user's received grid.
     pilots : [N, num_ofdm_symbols, fft_size], tf.complex64
         That user's pilot reference Y_p (ignored without pilot guidance).
-    no : [N], tf.float32
-        Noise variance of each grid's slot (used with ``snr_gate`` only).
+    no : [N], tf.float32 or None
+        Noise variance of each grid's slot (unused: the UE decoder is not told its SNR).
 
     Output
     ------
@@ -215,28 +191,22 @@ class SemanticDecoder(keras.layers.Layer):
     """
 
     def __init__(self, pilot_guidance: bool = True, num_classes: int = 10, width: float = 1.0,
-                 blocks: int = 0, snr_gate: bool = False, conv: bool = False,
-                 pixel_path: bool = False, **kwargs) -> None:
+                 blocks: int = 0, pixel_path: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pilot_guidance = pilot_guidance
         self.num_classes = num_classes
         self.width = width
         self.blocks = blocks
-        self.snr_gate = snr_gate
-        self.conv = conv
         self.pixel_path = pixel_path
         self.attention: keras.Sequential | None = None
-        self.noise_gate: keras.layers.Dense | None = None
-        sep = not conv  # Table I: depthwise-separable
-        block = ResidualBlock if conv else SepResBlock
         self.restoration = keras.Sequential(
             [keras.layers.Conv2D(_scaled(128, width), 1, activation="relu"),
-             *[block(_scaled(128, width)) for _ in range(blocks)],
+             *[SepResBlock(_scaled(128, width)) for _ in range(blocks)],
              keras.layers.UpSampling2D(2),
-             *_conv3x3(_scaled(64, width), "relu", bn=True, separable=sep),
+             *_conv3x3(_scaled(64, width), "relu", bn=True),
              keras.layers.UpSampling2D(2),
-             *_conv3x3(_scaled(32, width), "relu", bn=True, separable=sep),
-             *_conv3x3(_scaled(16, width), "relu", separable=sep),
+             *_conv3x3(_scaled(32, width), "relu", bn=True),
+             *_conv3x3(_scaled(16, width), "relu"),
              # with the pixel path the sigmoid comes after the sum, in call (same weights)
              keras.layers.Conv2D(3, 3, padding="same",
                                  activation=None if pixel_path else "sigmoid")],
@@ -253,9 +223,6 @@ class SemanticDecoder(keras.layers.Layer):
 
     def build(self, y_shape, pilots_shape=None, no_shape=None) -> None:
         channels = fold_channels(y_shape[-2], y_shape[-1])
-        if self.snr_gate:
-            self.noise_gate = keras.layers.Dense((2 if self.pilot_guidance else 1) * channels,
-                                                 activation="sigmoid", name="noise_gate")
         if self.pilot_guidance:
             self.attention = keras.Sequential(
                 [*_conv3x3(_scaled(64, self.width), "relu", bn=True),
@@ -269,8 +236,6 @@ class SemanticDecoder(keras.layers.Layer):
             reference = fold_grid(pilots)
             weights = self.attention(tf.concat([features, reference], -1), training=training)
             features = tf.concat([features * weights, reference], -1)       # [N, 8, 8, 2C]
-        if self.snr_gate:
-            features = features * self.noise_gate(snr_feature(no))[:, None, None, :]
         if self.pixel_head is None:
             images = self.restoration(features, training=training)
         else:
@@ -285,4 +250,4 @@ class SemanticDecoder(keras.layers.Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "pilot_guidance": self.pilot_guidance,
                 "num_classes": self.num_classes, "width": self.width, "blocks": self.blocks,
-                "snr_gate": self.snr_gate, "conv": self.conv, "pixel_path": self.pixel_path}
+                "pixel_path": self.pixel_path}

@@ -31,8 +31,8 @@ import tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port  # oneDNN status (no public API)
 
 from linksim.config import Scenario
-from linksim.semantic.channel import DEFAULT_CACHE, ChannelBank
-from linksim.semantic.system import build_system
+from linksim.nn.channel import DEFAULT_CACHE, ChannelBank
+from linksim.systems.scenario_adaptive.model import build_system
 
 
 def onednn_enabled() -> bool:

@@ -71,7 +71,7 @@ def zero_scale_and_shift(norm: BatchNorm) -> None:
     """gamma = beta = 0: ``norm`` outputs zeros, so a residual branch ending in it adds nothing.
 
     Why: a residual block whose branch starts at zero is an identity, so blocks can be added to
-    a trained model without changing what it computes (``linksim.semantic.system.grow_into``).
+    a trained model without changing what it computes (``linksim.systems.scenario_adaptive.model.grow_into``).
     """
     norm.gamma.assign(tf.zeros_like(norm.gamma))
     norm.beta.assign(tf.zeros_like(norm.beta))

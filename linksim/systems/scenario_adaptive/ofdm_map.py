@@ -22,7 +22,7 @@ from sionna.phy.ofdm import ResourceGridMapper
 
 from linksim.config import Scenario
 from linksim.phy.ofdm import resource_grid
-from linksim.semantic.base import ScenarioLayer
+from linksim.nn.scenario_layer import ScenarioLayer
 
 
 @keras.saving.register_keras_serializable("linksim")

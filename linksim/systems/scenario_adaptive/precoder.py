@@ -44,8 +44,8 @@ import tensorflow as tf
 
 from linksim.config import Scenario
 from linksim.phy.precoding import transmit_power
-from linksim.semantic.base import ScenarioLayer
-from linksim.semantic.norm import BatchNorm
+from linksim.nn.scenario_layer import ScenarioLayer
+from linksim.nn.norm import BatchNorm
 
 Regulariser = Literal["learnable", "noise", "zero"]
 
@@ -142,7 +142,7 @@ class NeuralPrecoder(ScenarioLayer):
     Input
     -----
     s : [batch_size, 1, num_users, num_ofdm_symbols, fft_size], tf.complex64
-        Mapped grid from :class:`~linksim.semantic.ofdm_map.GridMapper`.
+        Mapped grid from :class:`~linksim.systems.scenario_adaptive.ofdm_map.GridMapper`.
     h : [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex64
         True downlink channel (known at the BS, seed 003's assumption).
     no : [batch_size], tf.float32

@@ -1,6 +1,6 @@
 """Seed 003's Table III: size and inference time of each variant's encoder, precoder and decoder.
 
-For every variant of :data:`SEMANTIC_MODELS` except ``zf`` (the same
+For every variant of :data:`VARIANTS_TABLE` except ``zf`` (the same
 networks as ``full``, only alpha differs) and every grid width N_f, each
 component is measured on its own:
 
@@ -11,7 +11,7 @@ component is measured on its own:
   calls (after ``warmup`` untimed ones) of the component alone with
   ``training=False``, compiled with ``tf.function`` (graph mode, no XLA:
   XLA is slower for these networks on CPU, see
-  :mod:`linksim.semantic.throughput`), and that time divided by the images
+  :mod:`linksim.systems.scenario_adaptive.throughput`), and that time divided by the images
   of the batch (a slot carries K images, one per user).
 
 Why the components are timed apart rather than the chain: the encoder and
@@ -26,24 +26,21 @@ JSON records CPU count, oneDNN and the load average).
 """
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from linksim.config import Scenario
-from linksim.experiments.provenance import provenance
-from linksim.experiments.results import ResultTable, write_json
-from linksim.semantic.system import SEMANTIC_MODELS, SemanticSystem
-from linksim.semantic.throughput import onednn_enabled
+from linksim.systems.scenario_adaptive.model import VARIANTS as VARIANTS_TABLE
+from linksim.systems.scenario_adaptive.model import SemanticSystem
+from linksim.systems.scenario_adaptive.throughput import onednn_enabled
 
 COMPONENTS = ("encoder", "precoder", "decoder")
-VARIANTS = tuple(name for name in SEMANTIC_MODELS if name != "zf")
+VARIANTS = tuple(name for name in VARIANTS_TABLE if name != "zf")
 #: (encoder_width, decoder_width): the paper's sizes (Table III's counts), and the
 #: narrower encoder our scenarios train with (scenarios/umi_4x4.yaml).
 PAPER_WIDTHS = (1.0, 1.5)
@@ -183,7 +180,7 @@ def complexity_rows(fft_sizes: Sequence[int] = (32, 128), variants: Sequence[str
     for fft_size in fft_sizes:
         scenario = Scenario.model_validate({"ofdm": {"fft_size": fft_size}, "seed": seed})
         for variant in variants:
-            pairs = widths if SEMANTIC_MODELS[variant].codec != "djscc" else widths[:1]
+            pairs = widths if VARIANTS_TABLE[variant].codec != "djscc" else widths[:1]
             for encoder_width, decoder_width in pairs:
                 system = SemanticSystem(scenario, variant, encoder_width=encoder_width,
                                         decoder_width=decoder_width)
@@ -200,72 +197,3 @@ def _summary(rows: list[dict]) -> str:
              for x in rows]
     return (f"Table III Nf={r['fft_size']} {r['variant']}{size} (per {r['batch_images']} images): "
             + "; ".join(parts))
-
-
-def write_complexity(rows: list[dict], out_dir: Path, meta: dict) -> list[Path]:
-    """``complexity.csv``, ``complexity.json`` (``meta`` + rows) and ``complexity.png``."""
-    out_dir = Path(out_dir)
-    csv_path = out_dir / "complexity.csv"
-    csv_path.unlink(missing_ok=True)
-    table = ResultTable(csv_path, COLUMNS)
-    for row in rows:
-        table.append(row)
-    json_path = out_dir / "complexity.json"
-    write_json(json_path, {**meta, "rows": rows})
-    return [csv_path, json_path, plot_complexity(rows, out_dir / "complexity.png")]
-
-
-def plot_complexity(rows: list[dict], png_path: Path) -> Path:
-    """Grouped bars, one row of panels per N_f: parameters and median ms per image (log scales)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ffts = sorted({r["fft_size"] for r in rows})
-    fig, axes = plt.subplots(len(ffts), 2, figsize=(12, 3.6 * len(ffts)), squeeze=False)
-    for (ax_n, ax_t), fft_size in zip(axes, ffts):
-        systems = _by_system([r for r in rows if r["fft_size"] == fft_size])
-        for i, name in enumerate(COMPONENTS):
-            x = [j + (i - 1) * 0.27 for j in range(len(systems))]
-            comp = [parts[name] for parts in systems.values()]
-            ax_n.bar(x, [r["parameters"] for r in comp], 0.27, label=name)
-            ax_t.bar(x, [r["median_ms_per_image"] for r in comp], 0.27, label=name)
-        for ax, label in ((ax_n, "parameters"), (ax_t, "median ms per image")):
-            ax.set_xticks(range(len(systems)), list(systems), fontsize=8)
-            ax.set(yscale="log", ylabel=label, title=f"N_f = {fft_size}")
-            ax.grid(True, axis="y", which="both", alpha=0.3)
-    for ax in axes[-1]:
-        ax.set_xlabel("variant, encoder/decoder width")
-    fig.suptitle(f"Table III: size and CPU inference time per component (batches of "
-                 f"{rows[0]['batch_images']} images; rzf/djscc precoder: no weights)")
-    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="upper center", ncol=3,
-               bbox_to_anchor=(0.5, 0.96))
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
-    fig.savefig(png_path, dpi=130)
-    plt.close(fig)
-    return Path(png_path)
-
-
-def _by_system(rows: list[dict]) -> dict[str, dict[str, dict]]:
-    """``{"variant enc/dec widths": {component: row}}`` in measurement order."""
-    systems: dict[str, dict[str, dict]] = {}
-    for r in rows:
-        size = "" if r["encoder_width"] is None else f"\n{r['encoder_width']}/{r['decoder_width']}"
-        systems.setdefault(f"{r['variant']}{size}", {})[r["component"]] = r
-    return systems
-
-
-def run_complexity(out_dir: Path, fft_sizes: Sequence[int] = (32, 128),
-                   variants: Sequence[str] = VARIANTS,
-                   widths: Sequence[tuple[float, float]] = (PAPER_WIDTHS, TRAINED_WIDTHS),
-                   batch_slots: int = 64, runs: int = 20, warmup: int = 2) -> list[Path]:
-    """Measure (:func:`complexity_rows`) and write the three files into ``out_dir``."""
-    rows = complexity_rows(fft_sizes, variants, widths, batch_slots, runs, warmup)
-    meta = {"method": __doc__, "memory_unit": "MB = 2**20 bytes; weights as float32 (4 bytes)",
-            "batch_slots": batch_slots, "batch_images": rows[0]["batch_images"],
-            "timed_runs": runs, "warmup_runs": warmup, "jit_compile": False,
-            "onednn": onednn_enabled(), "cpu_count": os.cpu_count(),
-            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-            "load_avg_1min": round(os.getloadavg()[0], 2), "provenance": provenance()}
-    return write_complexity(rows, out_dir, meta)

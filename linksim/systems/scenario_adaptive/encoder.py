@@ -40,7 +40,7 @@ Decisions where Table I is garbled or silent (written down here on purpose):
 - ``latent="conv"`` (not the paper; ``semantic.latent``) drops the Dense:
   the latent Conv (tanh) *is* the latent, its 8x8 positions laid on the grid
   subcarrier by subcarrier, the order in which the decoder folds the
-  received grid back to 8x8 (:func:`linksim.semantic.decoder.fold_grid`), so
+  received grid back to 8x8 (:func:`linksim.systems.scenario_adaptive.decoder.fold_grid`), so
   an image region travels on a block of neighbouring subcarriers and
   arrives at the decoder position it left, as in a fully convolutional
   JSCC. The paper's Dense (10 M of the encoder's weights at N_f = 128) has
@@ -48,11 +48,11 @@ Decisions where Table I is garbled or silent (written down here on purpose):
 - ``width`` scales the residual trunk (64/128 channels -> 64w/128w): the
   paper's trunk is the dominant training cost on a CPU (about 57 M
   multiply-adds per image forward, 60 % of a training step at N_f = 32);
-  width 0.5 divides it by about three (see :mod:`linksim.semantic.throughput`).
+  width 0.5 divides it by about three (see :mod:`linksim.systems.scenario_adaptive.throughput`).
 - ``pixel_path`` (not the paper; conv latent only) adds a 1x1 convolution of
   the image's 4x4 pixel blocks (space-to-depth, 8x8x48, centred) to the
   latent before its tanh, and the UE decoder a matching path back
-  (:class:`~linksim.semantic.decoder.SemanticDecoder`). Why: evaluated
+  (:class:`~linksim.systems.scenario_adaptive.decoder.SemanticDecoder`). Why: evaluated
   at SNRs up to 40 dB (results/fig9_psnr/high_snr), the N_f = 128 model of
   results/README.md peaks at 30.1 dB, 1.0 dB above its 7 dB figure and
   below the 31 dB target, though its latent has as many real values as the
@@ -62,7 +62,7 @@ Decisions where Table I is garbled or silent (written down here on purpose):
   as they are, which at high SNR and bandwidth is what an uncoded analog
   scheme does well. Both paths
   start at zero, so a model grown with them computes what it did before
-  (``linksim.semantic.system.grow_into``).
+  (``linksim.systems.scenario_adaptive.model.grow_into``).
 """
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from linksim.semantic.base import snr_feature
-from linksim.semantic.norm import BatchNorm, zero_scale_and_shift
+from linksim.nn.conditioning import snr_feature
+from linksim.nn.norm import BatchNorm, zero_scale_and_shift
 
 
 def latent_from_fold_order(z: tf.Tensor, fft_size: int) -> tf.Tensor:
@@ -81,7 +81,7 @@ def latent_from_fold_order(z: tf.Tensor, fft_size: int) -> tf.Tensor:
 
     The 8x8 positions (row-major) hold consecutive subcarriers, each
     subcarrier's values its data symbols in time order as (real, imaginary)
-    pairs -- :func:`linksim.semantic.decoder.fold_grid`'s order without the
+    pairs -- :func:`linksim.systems.scenario_adaptive.decoder.fold_grid`'s order without the
     pilot REs. GridMapper wants real parts, then imaginary parts, OFDM symbol
     by symbol. The pilot symbols (2 and 11) split a subcarrier's 14 symbols
     into halves of 6 data symbols each, so at N_f = 32 (a position = half a

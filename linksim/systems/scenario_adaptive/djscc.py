@@ -12,18 +12,18 @@ parameter counts at N_f = 128, which is how they were fixed:
 - encoder: the five convolutions (32 filters in the last one), Flatten, then
   a linear Dense to the user's L = 2 N_st N_sf latent (6.39 M weights at
   N_f = 128; Table III: 6.35 M). Power normalisation and grid mapping are
-  the common :class:`~linksim.semantic.ofdm_map.GridMapper`. It ignores the
+  the common :class:`~linksim.systems.scenario_adaptive.ofdm_map.GridMapper`. It ignores the
   CSI and noise level (no adaptation).
 - decoder: the *whole* received grid (2 N_t N_f real values, pilot REs
   included, since DJSCC has no pilot processing) through a Dense+PReLU to
   8x8x32, then the transposed convolutions 32, 32, 32 (stride 1), 16, 3
   (stride 2, sigmoid): 7.45 M weights at N_f = 128; Table III: 7.44 M.
 - classification: the same head as the lightweight decoder's
-  (:class:`~linksim.semantic.decoder.ClassificationHead`) on the 8x8x32
+  (:class:`~linksim.systems.scenario_adaptive.decoder.ClassificationHead`) on the 8x8x32
   features, since the paper reports DJSCC accuracy.
 - precoding: classical RZF (the system's ``djscc`` variant). Table III lists
   a 0.061 M precoder for DJSCC, i.e. the paper may have used its neural
-  precoder there; the variant table in :mod:`linksim.semantic.system` makes
+  precoder there; the variant table in :mod:`linksim.systems.scenario_adaptive.model` makes
   that a one-line change.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from linksim.semantic.decoder import ClassificationHead
+from linksim.systems.scenario_adaptive.decoder import ClassificationHead
 
 
 def _prelu() -> keras.layers.PReLU:
@@ -53,7 +53,7 @@ class DJSCCEncoder(keras.layers.Layer):
     images : [N, 32, 32, 3], tf.float32
         Pixels in [0, 1].
     csi : [N, fft_size, num_bs_ant], tf.float32
-        Ignored (same signature as :class:`~linksim.semantic.encoder.SemanticEncoder`).
+        Ignored (same signature as :class:`~linksim.systems.scenario_adaptive.encoder.SemanticEncoder`).
     no : [N], tf.float32
         Ignored.
 

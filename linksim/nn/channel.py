@@ -27,6 +27,7 @@ experiment (:mod:`linksim.phy.sinr`).
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from pathlib import Path
 
@@ -38,10 +39,10 @@ from sionna.phy.channel import ApplyOFDMChannel
 
 from linksim.config import Scenario
 from linksim.config.schema import SemanticConfig
-from linksim.experiments.provenance import derived_seed
+from linksim.seeding import derived_seed
 from linksim.phy.channels import CHANNELS
 from linksim.phy.ofdm import resource_grid
-from linksim.semantic.base import scenario_config
+from linksim.nn.scenario_layer import scenario_config
 
 DEFAULT_CACHE = Path.home() / ".cache" / "linksim" / "channel_banks"
 
@@ -194,6 +195,30 @@ class ChannelBank(ChannelSampler):
     def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:
         idx = sionna.phy.config.tf_rng.uniform([batch_size], 0, tf.shape(self.bank)[0], dtype=tf.int32)
         return tf.gather(self.bank, idx)[:, :, None, None]
+
+
+def outdated_csi(h: tf.Tensor, h_other: tf.Tensor, error: float) -> tf.Tensor:
+    """What the BS knows of the channel: sqrt(1 - e) h + sqrt(e) h', h' an independent draw.
+
+    Why this model: seed 003 assumes perfect CSI at the BS, under which RZF
+    leaves each user a nearly flat effective channel and the UE's pilots have
+    little to do. Real BSs precode with estimated or outdated channels. The
+    first-order Gauss-Markov model of channel ageing mixes the true channel
+    with an independent realisation of the same model, so the error has the
+    channel's power, delay and angle statistics (its frequency correlation in
+    particular: the UE sees a smooth, not a white, residual). h_bs keeps the
+    channel's power; its normalised error E|h_bs - h|^2 / E|h|^2 is
+    2 (1 - sqrt(1 - e)), about e for small e (0.103 at e = 0.1).
+    In eval h' comes from the same scenario's channel; in training from the
+    training sampler (a bank slot may come from another of the mixed scenarios).
+
+    Input: h, h_other [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size],
+    tf.complex64. Output: the same shape (``h`` itself when error is 0).
+    """
+    if error == 0:
+        return h
+    return (tf.complex(math.sqrt(1.0 - error), 0.0) * h
+            + tf.complex(math.sqrt(error), 0.0) * h_other)
 
 
 def training_sampler(scenario: Scenario, cfg: SemanticConfig,

@@ -1,0 +1,14 @@
+"""End-to-end learned transceivers, one subpackage each, registered in :data:`linksim.registry.SYSTEMS`.
+
+- :mod:`~linksim.systems.scenario_adaptive`: seed 003, scenario-adaptive MU-MIMO
+  OFDM downlink with an asymmetric encoder/decoder.
+
+:mod:`~linksim.systems.base` says what a system declares. Adding one is a
+subpackage whose ``__init__`` registers its :class:`~linksim.systems.base.System`,
+plus its import line here.
+"""
+from linksim.systems.base import Architecture, Stage, System, arch_field
+
+from linksim.systems import scenario_adaptive  # noqa: E402,F401  (registers itself)
+
+__all__ = ["Architecture", "Stage", "System", "arch_field"]
