@@ -4,6 +4,8 @@ from linksim.phy.channels import CHANNELS
 from linksim.phy.equalization import EQUALIZERS
 from linksim.phy.estimation import ESTIMATORS
 from linksim.phy.precoding import PRECODERS
+from linksim.phy import sounding as _sounding  # noqa: F401  (fills SOUNDING_ESTIMATORS)
+from linksim.phy import wmmse as _wmmse  # noqa: F401  (registers "wmmse")
 
 
 def registries() -> dict:
