@@ -212,10 +212,11 @@ class SoundingConfig(Strict):
         "auto", description="pilot matrix: DFT rows (orthogonal for L >= N_t), random "
                             "unit-modulus entries, or auto (DFT if L >= N_t else random)")
     estimator: str = Field("omp", description="linksim.phy.sounding.SOUNDING_ESTIMATORS key")
-    oversampling: int = Field(2, ge=1, le=8, description="omp: angular dictionary oversampling "
-                                                         "per UPA dimension")
+    oversampling: int = Field(4, ge=1, le=8, description="omp: angular dictionary oversampling "
+                                                         "per UPA dimension (4: 3-4x lower NMSE "
+                                                         "than 2 at 20 dB, off-grid leakage)")
     max_atoms: int | None = Field(None, ge=1, description="omp: most atoms; None: "
-                                                          "min(4 num_paths, L - 1, N_t)")
+                                                          "min(4 num_paths, L // 2, N_t)")
 
     _check_estimator = field_validator("estimator")(_registered(SOUNDING_ESTIMATORS))
 

@@ -36,7 +36,8 @@ Estimators (``SOUNDING_ESTIMATORS``, built as ``cls(scenario, pilots)``):
   oversampled DFT dictionary of the UPA, one support shared by all
   subcarriers (the GMMV structure seed 000's GMMV-LAMP exploits), stopped
   when the residual falls to the noise energy N0 L N_c or at
-  ``sounding.max_atoms`` atoms.
+  ``sounding.max_atoms`` atoms (default min(4 L_p, L // 2, N_t): more atoms
+  than that fit noise on few pilots; 4 L_p absorbs the off-grid leakage).
 """
 from __future__ import annotations
 
@@ -196,7 +197,7 @@ class OMPSounding(SoundingEstimator):
         self._phi = tf.matmul(tf.linalg.adjoint(self._dict), self._pilots)
         self._phi_norm2 = tf.reduce_sum(tf.abs(self._phi) ** 2, -1)          # [G]
         m, l = self._pilots.shape
-        self._max_atoms = snd.max_atoms or max(1, min(4 * scenario.channel.num_paths, l - 1, m))
+        self._max_atoms = snd.max_atoms or max(1, min(4 * scenario.channel.num_paths, l // 2, m))
 
     def call(self, y, no):
         num_f, num_l = y.shape[-2], y.shape[-1]
