@@ -11,7 +11,7 @@ from linksim.phy import wmmse as _wmmse  # noqa: F401  (registers "wmmse")
 def registries() -> dict:
     """Every plug-in table of the physical layer, by kind."""
     return {"channel": CHANNELS, "precoder": PRECODERS, "estimator": ESTIMATORS,
-            "equalizer": EQUALIZERS}
+            "equalizer": EQUALIZERS, "sounding estimator": _sounding.SOUNDING_ESTIMATORS}
 
 
 __all__ = ["CHANNELS", "EQUALIZERS", "ESTIMATORS", "PRECODERS", "registries"]
