@@ -79,6 +79,8 @@ PRECODERS: Registry = Registry("precoder")
 """``precoder.name``: :class:`linksim.phy.precoding.Precoder` classes."""
 ESTIMATORS: Registry = Registry("channel estimator")
 """``receiver.estimator``: :class:`linksim.phy.estimation.Estimator` classes."""
+SOUNDING_ESTIMATORS: Registry = Registry("sounding estimator")
+"""``sounding.estimator``: BS-side full-channel estimators from pilot OFDM symbols (:mod:`linksim.phy.sounding`)."""
 EQUALIZERS: Registry = Registry("equalizer")
 """``receiver.equalizer``: Sionna OFDM equaliser factories."""
 CODECS: Registry = Registry("source codec")

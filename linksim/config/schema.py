@@ -18,10 +18,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, SerializeAsAny, ValidationError, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, SerializeAsAny, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
 
-from linksim.registry import CHANNELS, CODECS, EQUALIZERS, ESTIMATORS, PRECODERS, SYSTEMS, Registry
+from linksim.registry import (CHANNELS, CODECS, EQUALIZERS, ESTIMATORS, PRECODERS,
+                              SOUNDING_ESTIMATORS, SYSTEMS, Registry)
+
+_PI = 3.141592653589793
 
 
 class Strict(BaseModel):
@@ -139,8 +142,28 @@ class ChannelConfig(Strict):
     delay_spread: float = Field(100e-9, gt=0, description="s; CDL/TDL only")
     cdl_model: Literal["A", "B", "C", "D", "E"] = "C"
     tdl_model: Literal["A", "B", "C", "D", "E", "A30", "B100", "C300"] = "C"
+    num_paths: int = Field(
+        2, ge=1, le=64, description="sparse_multipath: paths L_p per user (seed 000 eq. 5; 2 in "
+                                    "its Sec. IV-B)")
+    azimuth_range: tuple[float, float] = Field(
+        (-_PI, _PI), description="sparse_multipath: azimuth of departure theta ~ U[low, high], "
+                                 "rad (seed 000: [-pi, pi])")
+    zenith_range: tuple[float, float] = Field(
+        (0.0, _PI / 4), description="sparse_multipath: zenith angle phi ~ U[low, high], rad, as "
+                                    "it enters seed 000's eq. 6 (seed 000: [0, pi/4])")
+    max_delay: float | None = Field(
+        None, gt=0, description="sparse_multipath: path delays tau ~ U[0, max_delay], s; None: "
+                                "the cyclic prefix duration (every path inside the CP, so the "
+                                "per-subcarrier response is exact on the OFDM grid)")
 
     _check_model = field_validator("model")(_registered(CHANNELS))
+
+    @field_validator("azimuth_range", "zenith_range")
+    @classmethod
+    def _angle_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not -2 * _PI <= value[0] <= value[1] <= 2 * _PI:
+            raise ValueError("need (low, high) with -2 pi <= low <= high <= 2 pi (radians)")
+        return value
 
 
 class PrecoderConfig(Strict):
@@ -155,6 +178,9 @@ class PrecoderConfig(Strict):
         description="per_antenna: E|x|^2 = 1 on every BS antenna and RE (seed 003's "
         "E[|X|^2] <= P, total num_bs_ant); total: the antennas share power 1 per RE",
     )
+
+    iterations: int = Field(
+        20, ge=1, le=1000, description="wmmse: WMMSE iterations (seed 000 Algorithm 1's I_1)")
 
     _check_name = field_validator("name")(_registered(PRECODERS))
 
@@ -171,6 +197,29 @@ class ReceiverConfig(Strict):
 
     _check_estimator = field_validator("estimator")(_registered(ESTIMATORS))
     _check_equalizer = field_validator("equalizer")(_registered(EQUALIZERS))
+
+
+class SoundingConfig(Strict):
+    """BS-side CSI acquisition from downlink pilot OFDM symbols (seed 000 Sec. IV-B, Table I).
+
+    The BS sends ``num_pilots`` (L) pilot OFDM symbols, column l of a known
+    N_t x L pilot matrix on every subcarrier; each UE feeds back what it
+    received and the BS estimates the full channel with ``estimator``
+    (:mod:`linksim.phy.sounding`).
+    """
+
+    num_pilots: int = Field(16, ge=1, le=4096, description="pilot OFDM symbols L (Table I: 4..64)")
+    pilots: Literal["auto", "dft", "random"] = Field(
+        "auto", description="pilot matrix: DFT rows (orthogonal for L >= N_t), random "
+                            "unit-modulus entries, or auto (DFT if L >= N_t else random)")
+    estimator: str = Field("omp", description="linksim.phy.sounding.SOUNDING_ESTIMATORS key")
+    oversampling: int = Field(4, ge=1, le=8, description="omp: angular dictionary oversampling "
+                                                         "per UPA dimension (4: 3-4x lower NMSE "
+                                                         "than 2 at 20 dB, off-grid leakage)")
+    max_atoms: int | None = Field(None, ge=1, description="omp: most atoms; None: "
+                                                          "min(4 num_paths, L // 2, N_t)")
+
+    _check_estimator = field_validator("estimator")(_registered(SOUNDING_ESTIMATORS))
 
 
 class MCS(Strict):
@@ -469,6 +518,7 @@ class Scenario(Strict):
     ue: UEConfig = UEConfig()
     precoder: PrecoderConfig = PrecoderConfig()
     receiver: ReceiverConfig = ReceiverConfig()
+    sounding: SoundingConfig = SoundingConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     semantic: SerializeAsAny[SemanticConfig] = Field(
         default_factory=lambda: SemanticConfig.resolve({}),
@@ -503,4 +553,9 @@ class Scenario(Strict):
                 f"ofdm.fft_size ({self.ofdm.fft_size}) must be a multiple of ue.num_users "
                 f"({self.ue.num_users}) for orthogonal Kronecker pilots"
             )
+        if self.channel.model == "sparse_multipath" and self.bs.array.polarization != "single":
+            raise ValueError(
+                "bs.array.polarization: channel.model sparse_multipath needs a single-polarised "
+                f"BS UPA (num_rows x num_cols = {self.bs.array.num_rows} x "
+                f"{self.bs.array.num_cols} antennas), got 'dual'")
         return self

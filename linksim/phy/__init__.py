@@ -4,6 +4,7 @@ equalisation, 5G LDPC, and the assembled downlink (:class:`~linksim.phy.link.Dow
 Importing it registers its plug-ins in :mod:`linksim.registry`.
 """
 from linksim.phy import channels, equalization, estimation, precoding  # noqa: F401  (register)
+from linksim.phy import sounding, wmmse  # noqa: F401  (SOUNDING_ESTIMATORS, "wmmse")
 from linksim.registry import CHANNELS, EQUALIZERS, ESTIMATORS, PRECODERS
 
 __all__ = ["CHANNELS", "EQUALIZERS", "ESTIMATORS", "PRECODERS"]

@@ -7,6 +7,7 @@ from functools import partial
 from linksim.phy.channels.awgn import AWGNChannel
 from linksim.phy.channels.base import FrequencyChannel
 from linksim.phy.channels.link_level import CDLChannel, RayleighChannel, TDLChannel
+from linksim.phy.channels.sparse_multipath import SparseMultipathChannel
 from linksim.phy.channels.system_level import SystemLevelChannel
 from linksim.registry import CHANNELS
 
@@ -20,5 +21,6 @@ CHANNELS.register("cdl")(CDLChannel)
 CHANNELS.register("tdl")(TDLChannel)
 CHANNELS.register("rayleigh")(RayleighChannel)
 CHANNELS.register("awgn")(AWGNChannel)
+CHANNELS.register("sparse_multipath")(SparseMultipathChannel)
 
 __all__ = ["CHANNELS", "FrequencyChannel"]
