@@ -79,6 +79,8 @@ PRECODERS: Registry = Registry("precoder")
 """``precoder.name``: :class:`linksim.phy.precoding.Precoder` classes."""
 ESTIMATORS: Registry = Registry("channel estimator")
 """``receiver.estimator``: :class:`linksim.phy.estimation.Estimator` classes."""
+BS_ESTIMATORS: Registry = Registry("BS channel estimator")
+"""``precoder.csi_estimator``: :class:`linksim.phy.bs_csi.BSChannelEstimator` classes (CSI the BS precodes from)."""
 EQUALIZERS: Registry = Registry("equalizer")
 """``receiver.equalizer``: Sionna OFDM equaliser factories."""
 CODECS: Registry = Registry("source codec")

@@ -109,7 +109,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
         raise ConfigError(format_validation_error(err, source)) from None
 
 
-_SWEEPABLE = ("ofdm", "channel", "bs", "ue", "precoder", "receiver")
+_SWEEPABLE = ("ofdm", "channel", "bs", "ue", "precoder", "p2p", "receiver", "link")
 
 
 def _check_sweep_path(dotted: str, source: str) -> None:

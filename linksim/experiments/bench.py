@@ -140,7 +140,8 @@ def bler_throughput(out_dir: Path, batches: int = 20) -> list[dict]:
         ours = ErrorCounter(sc, MCS(qam=qam, rate=rate), batch)
         theirs, bits = reference.handwritten_step(batch, fft_size, qam.bit_length() - 1, rate)
         assert bits == ours.link.n * 4 * batch
-        t_ours, t_theirs = _median_times([ours.step, theirs], batches, ebno)
+        no = ours.link.noise_variance(ebno)                    # the link takes N0
+        t_ours, t_theirs = _median_times([lambda _: ours.step(no), theirs], batches, ebno)
         row = {"fft_size": fft_size, "qam": qam, "rate": rate, "batch_size": batch,
                "coded_bits_per_batch": bits, "linksim_s_per_batch": round(t_ours, 4),
                "handwritten_s_per_batch": round(t_theirs, 4),
