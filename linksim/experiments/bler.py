@@ -19,7 +19,7 @@ import tensorflow as tf
 from linksim.config import MCS, BLERExperiment, Scenario, expand_sweep, sweep_label, with_overrides
 from linksim.experiments.provenance import derived_seed, provenance, stable_hash
 from linksim.experiments.results import ResultTable, write_json
-from linksim.phy.link import DownlinkLink
+from linksim.phy.link import build_link
 from linksim.runtime import compiled
 
 COLUMNS = (
@@ -74,7 +74,7 @@ class ErrorCounter:
     """
 
     def __init__(self, scenario: Scenario, mcs: MCS, batch_size: int):
-        self.link = DownlinkLink(scenario, mcs)
+        self.link = build_link(scenario, mcs)
         self.batch_size = batch_size
         self.step: Callable = compiled(self._step, scenario.runtime.mode, reduce_retracing=True)
 
@@ -143,7 +143,7 @@ def _simulate_point(counter: ErrorCounter, curve: Curve, exp: BLERExperiment, eb
     seed = derived_seed(curve.scenario.seed, config_hash, ebno)
     sionna.phy.config.seed = seed
     link = counter.link
-    blocks_per_batch = exp.batch_size * curve.scenario.ue.num_users
+    blocks_per_batch = exp.batch_size * link.codewords_per_slot
     bit_err = blk_err = blocks = batches = 0
     no = link.noise_variance(tf.constant(ebno, tf.float32))   # Eb/N0 -> N0 once; Eb/N0 is the label
     start = time.perf_counter()

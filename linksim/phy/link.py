@@ -65,7 +65,11 @@ class DownlinkLink(Block):
 
     def __init__(self, scenario: Scenario, mcs: MCS, coded: bool = True, precision=None):
         super().__init__(precision=precision)
+        if scenario.link != "mu_mimo_downlink":
+            raise ValueError(f"DownlinkLink is the link: mu_mimo_downlink, not {scenario.link!r} "
+                             f"(build_link picks the scenario's link)")
         self.scenario, self.mcs, self.coded = scenario, mcs, coded
+        self.codewords_per_slot = scenario.ue.num_users
         m = mcs.bits_per_symbol
         self.resource_grid = rg = resource_grid(scenario, precision)
         sm = downlink_streams(scenario.ue.num_users)
@@ -119,3 +123,17 @@ class DownlinkLink(Block):
         llr = self.demapper(x_hat, no_eff)
         bits_hat = self.decoder(llr) if self.coded else tf.cast(llr > 0, bits.dtype)
         return bits, bits_hat
+
+
+def build_link(scenario: Scenario, mcs: MCS, coded: bool = True, precision=None) -> Block:
+    """The coded link of ``scenario.link``: :class:`DownlinkLink` or :class:`~linksim.phy.p2p.P2PLink`.
+
+    Both take ``(batch_size, no, bits=None)`` and return ``(bits, bits_hat)`` of
+    shape [batch_size, 1, codewords_per_slot, k], and have ``k``, ``n``,
+    ``codewords_per_slot`` and ``noise_variance(ebno_db)``.
+    """
+    if scenario.link == "p2p_mimo":
+        from linksim.phy.p2p import P2PLink
+
+        return P2PLink(scenario, mcs, coded, precision=precision)
+    return DownlinkLink(scenario, mcs, coded, precision=precision)
