@@ -21,7 +21,7 @@ from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import BinarySource, Demapper, Mapper
 from sionna.phy.ofdm import ResourceGridMapper
 
-from linksim.config import MCS, Scenario
+from linksim.config import MCS, ConfigError, Scenario
 from linksim.phy.bs_csi import bs_csi
 from linksim.phy.channel_apply import ChannelAWGN
 from linksim.phy.channels import CHANNELS
@@ -66,8 +66,8 @@ class DownlinkLink(Block):
     def __init__(self, scenario: Scenario, mcs: MCS, coded: bool = True, precision=None):
         super().__init__(precision=precision)
         if scenario.link != "mu_mimo_downlink":
-            raise ValueError(f"DownlinkLink is the link: mu_mimo_downlink, not {scenario.link!r} "
-                             f"(build_link picks the scenario's link)")
+            raise ConfigError(f"link: {scenario.link!r} -- this experiment runs only on link: "
+                              f"mu_mimo_downlink (DownlinkLink) so far")
         self.scenario, self.mcs, self.coded = scenario, mcs, coded
         self.codewords_per_slot = scenario.ue.num_users
         m = mcs.bits_per_symbol
