@@ -81,6 +81,8 @@ ESTIMATORS: Registry = Registry("channel estimator")
 """``receiver.estimator``: :class:`linksim.phy.estimation.Estimator` classes."""
 SOUNDING_ESTIMATORS: Registry = Registry("sounding estimator")
 """``sounding.estimator``: BS-side full-channel estimators from pilot OFDM symbols (:mod:`linksim.phy.sounding`)."""
+BS_ESTIMATORS: Registry = Registry("BS channel estimator")
+"""``precoder.csi_estimator``: :class:`linksim.phy.bs_csi.BSChannelEstimator` classes (CSI the BS precodes from)."""
 EQUALIZERS: Registry = Registry("equalizer")
 """``receiver.equalizer``: Sionna OFDM equaliser factories."""
 CODECS: Registry = Registry("source codec")

@@ -58,6 +58,20 @@ BAD = {
     "pixel path without conv latent": ("semantic:\n  pixel_path: true\n",
                                        ["semantic.pixel_path", "latent: conv"]),
     "too many users": ("ue:\n  num_users: 8\n", ["ue.num_users (8)", "BS antennas (4)"]),
+    "multi-antenna UE on the MU-MIMO downlink": (
+        "ue:\n  array: {num_rows: 2}\n", ["ue.array", "link: mu_mimo_downlink", "1 antenna"]),
+    "p2p needs one user": ("link: p2p_mimo\n", ["ue.num_users (4)", "link: p2p_mimo"]),
+    "too many p2p streams": (
+        "link: p2p_mimo\nue: {num_users: 1, array: {num_rows: 2}}\np2p: {num_streams: 3}\n",
+        ["p2p.num_streams (3)", "min(4, 2)"]),
+    "bad link": ("link: sic\n", ["link", "'sic'", "'mu_mimo_downlink'", "'p2p_mimo'"]),
+    "bad power allocation": ("p2p: {power_allocation: greedy}\n",
+                             ["p2p.power_allocation", "'waterfilling'"]),
+    "no sounding pilots": ("precoder:\n  csi: estimated\n  csi_pilots: 0\n",
+                           ["precoder.csi_pilots", "0", ">= 1"]),
+    "unknown BS estimator": ("precoder:\n  csi_estimator: omp\n",
+                             ["precoder.csi_estimator", "'omp'", "ls, lmmse"]),
+    "bad BS csi": ("precoder:\n  csi: guessed\n", ["precoder.csi", "'perfect'", "'estimated'"]),
     "not a mapping": ("- 1\n- 2\n", ["top level must be a mapping"]),
     "bad yaml": ("ofdm: [1, 2\n", ["not valid YAML", "line"]),
 }
@@ -93,3 +107,13 @@ def test_run_without_experiments_and_unknown_only(tmp_path, capsys):
 def test_config_error_is_raised_by_the_api(tmp_path):
     with pytest.raises(ConfigError, match=r"channel\.model"):
         load_scenario(_write(tmp_path, "channel: {model: 3}\n"))
+
+
+def test_p2p_scenario_with_multi_antenna_ue_validates(tmp_path):
+    sc = load_scenario(_write(tmp_path, "link: p2p_mimo\nue: {num_users: 1, array: {num_rows: 2}}\n"
+                                        "p2p: {num_streams: 2, power_allocation: waterfilling}\n"))
+    assert (sc.link, sc.ue.array.num_ant, sc.p2p.num_streams) == ("p2p_mimo", 2, 2)
+    sc = load_scenario(_write(tmp_path, "precoder: {csi: estimated, csi_estimator: lmmse, "
+                                        "csi_pilots: 4, csi_snr_db: 10}\n"))
+    assert (sc.precoder.csi, sc.precoder.csi_pilots, sc.precoder.csi_snr_db) == ("estimated", 4, 10.0)
+    assert load_scenario(_write(tmp_path, "{}\n")).precoder.csi == "perfect"   # seed 003's assumption

@@ -203,3 +203,20 @@ def test_ssim_matches_skimage_and_ms_ssim_orders_noise():
     np.testing.assert_allclose(ms_ssim(x, x), 1.0, atol=1e-6)
     weak, strong = ms_ssim(x, noisy[0]), ms_ssim(x, noisy[1])
     assert weak.shape == (len(x),) and np.all(strong < weak) and np.all(weak < 1)
+
+
+def test_the_image_size_is_a_data_value_not_a_literal(tmp_path, pickle_dir):
+    """image_size 64: an image folder of 64x64 files is read, 32x32 files are named and skipped;
+    the pickles (32x32 only) refuse in one line; the fallback is cut into 64x64 tiles."""
+    cat = tmp_path / "set" / "test" / "cat"
+    cat.mkdir(parents=True)
+    big = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(big).save(cat / "big.png")
+    Image.fromarray(big[:32, :32]).save(cat / "small.png")
+    with pytest.warns(DataWarning, match=r"small.png: size 32x32, expected 64x64"):
+        data = load_images(tmp_path / "set", "test", image_size=64)
+    assert data.images.shape == (1, 64, 64, 3) and np.array_equal(data.images[0], big)
+    with pytest.raises(DataError, match="hold 32x32 images, not 64x64"):
+        load_images(pickle_dir[0], "test", image_size=64)
+    tiles = load_images("samples", image_size=64)
+    assert tiles.images.shape[1:] == (64, 64, 3) and len(tiles) > 10

@@ -12,7 +12,7 @@ from linksim.phy.link import DownlinkLink
 
 
 def _error_rates(link: DownlinkLink, batch: int, ebno_db: float) -> tuple[float, float]:
-    bits, bits_hat = link(batch, ebno_db)
+    bits, bits_hat = link(batch, link.noise_variance(ebno_db))
     wrong = tf.not_equal(bits, bits_hat)
     return (float(tf.reduce_mean(tf.cast(wrong, tf.float64))),
             float(tf.reduce_mean(tf.cast(tf.reduce_any(wrong, -1), tf.float64))))
@@ -73,7 +73,7 @@ def test_coding_gain_over_uncoded():
 def test_link_shapes(fft_size, model):
     sc = make_scenario(channel={"model": model}, ofdm={"fft_size": fft_size})
     link = DownlinkLink(sc, MCS(qam=16, rate=2 / 3))
-    bits, bits_hat = link(2, 10.0)
+    bits, bits_hat = link(2, link.noise_variance(10.0))
     k = int(12 * fft_size * 4 * 2 / 3)
     assert link.k == k and link.n == 12 * fft_size * 4
     assert bits.shape == bits_hat.shape == (2, 1, 4, k)

@@ -102,7 +102,7 @@ def test_channel_draw_is_the_one_inside_the_sscc_link(mode, weights):
     link = DownlinkLink(sc, MCS(qam=4, rate=0.5))
 
     def sscc_step():  # the SSCC transceiver's order: channel first, then the rest of the link
-        return link.channel(2), link(2, tf.constant(5.0))[1]
+        return link.channel(2), link(2, link.noise_variance(5.0))[1]
 
     step = tf.function(sscc_step, jit_compile=(mode == "xla"))
     sionna.phy.config.seed = realisation_seed(sc, 3.0, 1)

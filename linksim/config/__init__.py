@@ -6,6 +6,7 @@ from linksim.config.schema import (
     BLERExperiment,
     ChannelConfig,
     OFDMConfig,
+    P2PConfig,
     PrecoderConfig,
     ReceiverConfig,
     Scenario,
@@ -15,6 +16,6 @@ from linksim.config.schema import (
 
 __all__ = [
     "MCS", "ArrayConfig", "BLERExperiment", "ChannelConfig", "ConfigError", "OFDMConfig",
-    "PrecoderConfig", "ReceiverConfig", "SSCCExperiment", "Scenario", "SemanticExperiment", "expand_sweep", "load_scenario",
+    "P2PConfig", "PrecoderConfig", "ReceiverConfig", "SSCCExperiment", "Scenario", "SemanticExperiment", "expand_sweep", "load_scenario",
     "sweep_label", "with_overrides",
 ]

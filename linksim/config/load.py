@@ -119,7 +119,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
         raise ConfigError(format_validation_error(err, source)) from None
 
 
-_SWEEPABLE = ("ofdm", "channel", "bs", "ue", "precoder", "receiver", "sounding")
+_SWEEPABLE = ("ofdm", "channel", "bs", "ue", "precoder", "p2p", "receiver", "sounding", "link")
 
 
 def _check_sweep_path(dotted: str, source: str) -> None:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, SerializeAsAny, ValidationError,
-                      ValidationInfo, field_validator, model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, SerializeAsAny,
+                      SerializerFunctionWrapHandler, ValidationError, ValidationInfo,
+                      field_validator, model_serializer, model_validator)
 
-from linksim.registry import (CHANNELS, CODECS, EQUALIZERS, ESTIMATORS, PRECODERS,
+from linksim.registry import (BS_ESTIMATORS, CHANNELS, CODECS, EQUALIZERS, ESTIMATORS, PRECODERS,
                               SOUNDING_ESTIMATORS, SYSTEMS, Registry)
 
 _PI = 3.141592653589793
@@ -31,6 +32,27 @@ class Strict(BaseModel):
     """Base: unknown keys are errors, objects are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HashStable(Strict):
+    """Base of a section that gained keys after results were committed.
+
+    The keys in ``_added_keys`` are left out of dumps while they hold their
+    default: at their defaults they change nothing that is simulated, so the
+    configuration hashes of existing result rows (which hash the dumped
+    scenario) stay valid and a resumed run does not recompute them. Loading a
+    dump fills them back in with the defaults.
+    """
+
+    _added_keys: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _drop_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in self._added_keys:
+            if key in data and getattr(self, key) == type(self).model_fields[key].default:
+                del data[key]
+        return data
 
 
 def _known_keys(table: Registry, names: list[str], field: str) -> list[str]:
@@ -112,20 +134,17 @@ class BSConfig(Strict):
 
 
 class UEConfig(Strict):
-    """User equipments: ``num_users`` single-antenna UEs, one stream each."""
+    """User equipments: ``num_users`` UEs with ``array`` each.
+
+    ``link: mu_mimo_downlink`` (one stream per user) needs single-antenna UEs;
+    ``link: p2p_mimo`` takes one UE with any array (N_R = ``array.num_ant``).
+    """
 
     num_users: int = Field(4, ge=1, le=64)
     array: ArrayConfig = ArrayConfig()
 
-    @field_validator("array")
-    @classmethod
-    def _single_antenna(cls, array: ArrayConfig) -> ArrayConfig:
-        if array.num_ant != 1:
-            raise ValueError("UEs must have exactly 1 antenna (one stream per user)")
-        return array
 
-
-class ChannelConfig(Strict):
+class ChannelConfig(HashStable):
     """Propagation channel. ``model`` is a key of ``linksim.phy.CHANNELS``."""
 
     model: Annotated[str, Field(description="channel model registry key")] = "umi"
@@ -165,9 +184,17 @@ class ChannelConfig(Strict):
             raise ValueError("need (low, high) with -2 pi <= low <= high <= 2 pi (radians)")
         return value
 
+    _added_keys = ("num_paths", "azimuth_range", "zenith_range", "max_delay")
 
-class PrecoderConfig(Strict):
-    """Downlink precoder at the BS (from the true channel, seed 003's assumption)."""
+
+class PrecoderConfig(HashStable):
+    """Downlink precoder at the BS and the CSI it precodes from (:mod:`linksim.phy.bs_csi`).
+
+    ``csi: perfect`` (seed 003's assumption): the true channel. ``estimated``:
+    the estimate ``csi_estimator`` (a ``BS_ESTIMATORS`` key) makes from
+    ``csi_pilots`` sounding pilot OFDM symbols at ``csi_snr_db`` (None: the
+    data SNR); the signal still propagates through the true channel.
+    """
 
     name: str = "rzf"
     alpha: float | None = Field(
@@ -181,8 +208,25 @@ class PrecoderConfig(Strict):
 
     iterations: int = Field(
         20, ge=1, le=1000, description="wmmse: WMMSE iterations (seed 000 Algorithm 1's I_1)")
+    csi: Literal["perfect", "estimated"] = Field(
+        "perfect", description="CSI the BS precodes from: the true channel, or an estimate")
+    csi_estimator: str = Field("ls", description="BS channel estimator (csi: estimated)")
+    csi_pilots: int = Field(1, description="L sounding pilot OFDM symbols (csi: estimated)")
+    csi_snr_db: float | None = Field(
+        None, description="SNR of the sounding pilots [dB]; None: the data SNR")
+
+    _added_keys = ("csi", "csi_estimator", "csi_pilots", "csi_snr_db", "iterations")
 
     _check_name = field_validator("name")(_registered(PRECODERS))
+    _check_csi_estimator = field_validator("csi_estimator")(_registered(BS_ESTIMATORS))
+
+    @field_validator("csi_pilots")
+    @classmethod
+    def _at_least_one_pilot(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"csi_pilots must be >= 1 (an estimate needs at least one sounding "
+                             f"pilot symbol), got {value}")
+        return value
 
 
 class ReceiverConfig(Strict):
@@ -317,6 +361,8 @@ class ImageExperiment(Strict):
                       description="auto | keras | samples | a path (see linksim.data.load_images)")
     split: Literal["train", "test"] = "test"
     num_images: int = Field(256, ge=1, description="images sent per SNR point")
+    image_size: int = Field(32, ge=8, le=1024, description="square image side in pixels "
+                                                            "(CIFAR-10: 32; linksim.data.load_images)")
     data_seed: int = Field(0, ge=0, description="seed of the image subset selection")
     batch_size: int = Field(64, ge=1, le=4096,
                             description="slots per batch; each slot carries num_users images")
@@ -422,7 +468,7 @@ class SectionError(ValueError):
         self.error, self.model = error, model
 
 
-class SemanticConfig(Strict):
+class SemanticConfig(HashStable):
     """What every learned system's ``semantic:`` section shares: which system and variant, how it trains.
 
     ``system`` is a key of :data:`linksim.registry.SYSTEMS`; the section is
@@ -458,6 +504,8 @@ class SemanticConfig(Strict):
                                                       "run may add some)")
     lr_drop_factor: float = Field(0.1, gt=0, le=1, description="step-size factor at each lr_drops epoch")
     patience: int = Field(10, ge=1, description="early stopping: epochs without a better val loss")
+
+    _added_keys = ("system", "image_size")
 
     @field_validator("system")
     @classmethod
@@ -506,17 +554,35 @@ class SemanticConfig(Strict):
             raise SectionError(err, config) from None
 
 
-class Scenario(Strict):
-    """One simulation scenario: system parameters plus the experiments to run."""
+class P2PConfig(Strict):
+    """Point-to-point MIMO link (``link: p2p_mimo``, :mod:`linksim.phy.p2p`): SVD streams."""
+
+    num_streams: int | None = Field(
+        None, ge=1, description="spatial streams (<= min(N_T, N_R)); None: min(N_T, N_R)")
+    power_allocation: Literal["equal", "waterfilling"] = Field(
+        "equal", description="power over the streams per channel use: equal, or water-filling "
+                             "on the singular values")
+
+
+class Scenario(HashStable):
+    """One simulation scenario: system parameters plus the experiments to run.
+
+    ``link`` picks the link type: ``mu_mimo_downlink`` (the BS serves
+    ``ue.num_users`` single-antenna UEs, one stream each, seed 003) or
+    ``p2p_mimo`` (one BS with N_T antennas to one UE with N_R antennas, SVD
+    precoding and detection, seed 002; ``p2p`` section).
+    """
 
     name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     seed: int = Field(42, ge=0, description="makes a run reproducible bit for bit")
+    link: Literal["mu_mimo_downlink", "p2p_mimo"] = "mu_mimo_downlink"
     ofdm: OFDMConfig = OFDMConfig()
     channel: ChannelConfig = ChannelConfig()
     bs: BSConfig = BSConfig()
     ue: UEConfig = UEConfig()
     precoder: PrecoderConfig = PrecoderConfig()
+    p2p: P2PConfig = P2PConfig()
     receiver: ReceiverConfig = ReceiverConfig()
     sounding: SoundingConfig = SoundingConfig()
     runtime: RuntimeConfig = RuntimeConfig()
@@ -541,8 +607,23 @@ class Scenario(Strict):
     def _system_section(cls, value: Any) -> SemanticConfig:
         return SemanticConfig.resolve(value)
 
+    _added_keys = ("link", "p2p", "sounding")
+
     @model_validator(mode="after")
     def _streams_fit(self) -> "Scenario":
+        n_r, n_t = self.ue.array.num_ant, self.bs.array.num_ant
+        if self.link == "mu_mimo_downlink" and n_r != 1:
+            raise ValueError(
+                f"ue.array has {n_r} antennas: link: mu_mimo_downlink (one stream per user) "
+                f"needs 1 antenna per UE; use link: p2p_mimo for multi-antenna receivers")
+        if self.link == "p2p_mimo":
+            if self.ue.num_users != 1:
+                raise ValueError(f"ue.num_users ({self.ue.num_users}) must be 1 for "
+                                 f"link: p2p_mimo (one transmitter, one receiver)")
+            streams = self.p2p.num_streams
+            if streams is not None and streams > min(n_t, n_r):
+                raise ValueError(f"p2p.num_streams ({streams}) exceeds min(N_T, N_R) = "
+                                 f"min({n_t}, {n_r}) (bs.array, ue.array antennas)")
         if self.ue.num_users > self.bs.array.num_ant:
             raise ValueError(
                 f"ue.num_users ({self.ue.num_users}) exceeds the BS antennas "

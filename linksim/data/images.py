@@ -5,8 +5,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IMAGE_SHAPE: tuple[int, int, int] = (32, 32, 3)
-"""Height, width, channels of every image linksim transmits (CIFAR-10 size)."""
+IMAGE_SIZE: int = 32
+"""Default square image side (CIFAR-10); a scenario sets its own (``image_size``)."""
+IMAGE_SHAPE: tuple[int, int, int] = (IMAGE_SIZE, IMAGE_SIZE, 3)
+"""Height, width, channels of the default image (CIFAR-10 size)."""
+
+
+def image_shape(size: int = IMAGE_SIZE) -> tuple[int, int, int]:
+    """``(size, size, 3)``: the shape of every RGB image of a data set read at side ``size``."""
+    return (size, size, 3)
 
 
 class DataError(Exception):
@@ -23,8 +30,8 @@ class ImageSet:
 
     Attributes
     ----------
-    images : [N, 32, 32, 3], np.uint8
-        RGB pixels.
+    images : [N, S, S, 3], np.uint8
+        RGB pixels, S the data set's ``image_size`` (32 for CIFAR-10).
     labels : [N], np.int64, or None
         Class indices into ``class_names``; ``None`` for unlabelled sets
         (the scikit-image fallback), so classification accuracy is not defined.

@@ -24,7 +24,7 @@ import socket
 import warnings
 from pathlib import Path
 
-from linksim.data.images import DataError, DataWarning, ImageSet, select_subset
+from linksim.data.images import IMAGE_SIZE, DataError, DataWarning, ImageSet, select_subset
 from linksim.data.readers import PICKLE_DIR, is_pickle_dir, read_cifar_pickles, read_image_folder
 from linksim.data.samples import SAMPLES_SOURCE, sample_photographs
 
@@ -64,7 +64,7 @@ def _find_keras_cache() -> Path | None:
     return next((folder for folder in _keras_cache_dirs() if is_pickle_dir(folder)), None)
 
 
-def _load_keras(split: str, download: bool) -> ImageSet:
+def _load_keras(split: str, download: bool, image_size: int = IMAGE_SIZE) -> ImageSet:
     """CIFAR-10 from the Keras cache, downloading it first if absent and ``download``."""
     folder = _find_keras_cache()
     looked = " or ".join(str(d) for d in _keras_cache_dirs())
@@ -80,18 +80,19 @@ def _load_keras(split: str, download: bool) -> ImageSet:
         folder = _find_keras_cache()
     if folder is None:
         raise DataError(f"CIFAR-10 not in the Keras cache ({looked}){'' if download else '; download disabled'}")
-    return read_cifar_pickles(folder, split)
+    return read_cifar_pickles(folder, split, image_size)
 
 
-def _load_path(path: Path, split: str, limit: int | None, seed: int, origin: str) -> ImageSet:
+def _load_path(path: Path, split: str, limit: int | None, seed: int, origin: str,
+               image_size: int = IMAGE_SIZE) -> ImageSet:
     """Read the data set at ``path`` (pickle directory, its parent, or image folder root)."""
     if not path.exists():
         raise DataError(f"data set path {path} (from {origin}) does not exist")
     for candidate in (path, path / PICKLE_DIR):
         if candidate.is_dir() and is_pickle_dir(candidate):
-            return read_cifar_pickles(candidate, split)
+            return read_cifar_pickles(candidate, split, image_size)
     if (path / split).is_dir():
-        return read_image_folder(path, split, limit, seed)
+        return read_image_folder(path, split, limit, seed, image_size)
     raise DataError(
         f"no CIFAR-10 at {path} (from {origin}): expected {PICKLE_DIR} pickles"
         f" or an image folder {path}/{split}/<class>/"
@@ -104,6 +105,7 @@ def load_images(
     limit: int | None = None,
     seed: int = 0,
     download: bool = True,
+    image_size: int = IMAGE_SIZE,
 ) -> ImageSet:
     """Load the images a scenario transmits (see the module docstring for how ``spec`` resolves).
 
@@ -122,11 +124,15 @@ def load_images(
     download : bool
         Allow the Keras download attempt (tests and offline CI pass False to
         skip TensorFlow's import).
+    image_size : int
+        Side S of the square images (32: CIFAR-10). An image folder must hold
+        S x S files (others are skipped, named); the CIFAR-10 pickles exist at
+        32 only; the scikit-image fallback is cut into S x S tiles.
 
     Returns
     -------
     ImageSet
-        ``images`` [N, 32, 32, 3] uint8, ``labels`` [N] int64 or None, and a
+        ``images`` [N, S, S, 3] uint8, ``labels`` [N] int64 or None, and a
         ``source`` line recording data set, path, split and subset rule.
 
     Raises
@@ -138,21 +144,22 @@ def load_images(
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if spec == "samples":
-        full = sample_photographs()
+        full = sample_photographs(image_size)
     elif spec == "keras":
-        full = _load_keras(split, download)
+        full = _load_keras(split, download, image_size)
     elif spec is None or spec == "auto":
         env = os.environ.get(ENV_VAR)
         if env:
-            full = _load_path(Path(env).expanduser(), split, limit, seed, f"${ENV_VAR}")
+            full = _load_path(Path(env).expanduser(), split, limit, seed, f"${ENV_VAR}",
+                              image_size)
         else:
             try:
-                full = _load_keras(split, download)
+                full = _load_keras(split, download, image_size)
             except DataError as exc:
                 warnings.warn(f"{exc}; using {SAMPLES_SOURCE}", DataWarning, stacklevel=2)
-                full = sample_photographs()
+                full = sample_photographs(image_size)
     else:
-        full = _load_path(Path(spec).expanduser(), split, limit, seed, "config")
+        full = _load_path(Path(spec).expanduser(), split, limit, seed, "config", image_size)
     # idempotent for the image-folder reader, which already decoded only the subset
     keep = select_subset(len(full), full.labels, limit, seed)
     rule = "stratified by class" if full.has_labels else "seeded permutation"

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from linksim.data.images import IMAGE_SHAPE, DataError, DataWarning, ImageSet, select_subset
+from linksim.data.images import IMAGE_SHAPE, IMAGE_SIZE, DataError, DataWarning, ImageSet, image_shape, select_subset
 
 PICKLE_DIR = "cifar-10-batches-py"
 _PICKLE_BATCHES = {
@@ -65,8 +65,8 @@ def is_pickle_dir(path: Path) -> bool:
     return any((path / name).is_file() for name in ("test_batch", "data_batch_1", "batches.meta"))
 
 
-def read_cifar_pickles(root: Path, split: str) -> ImageSet:
-    """Read one split of a ``cifar-10-batches-py`` directory.
+def read_cifar_pickles(root: Path, split: str, image_size: int = IMAGE_SIZE) -> ImageSet:
+    """Read one split of a ``cifar-10-batches-py`` directory (32x32 images only).
 
     Parameters
     ----------
@@ -88,6 +88,9 @@ def read_cifar_pickles(root: Path, split: str) -> ImageSet:
     DataError
         No readable batch of ``split`` in ``root``.
     """
+    if image_size != IMAGE_SHAPE[0]:
+        raise DataError(f"CIFAR-10 pickles in {root} hold {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]} images, "
+                        f"not {image_size}x{image_size}; use an image folder of that size")
     images, labels = [], []
     for name in _PICKLE_BATCHES[split]:
         path = root / name
@@ -121,12 +124,12 @@ def read_cifar_pickles(root: Path, split: str) -> ImageSet:
     )
 
 
-def _decode_file(path: Path) -> np.ndarray:
-    """Decode one image file to [32, 32, 3] uint8, or raise ValueError/OSError saying why not."""
+def _decode_file(path: Path, image_size: int = IMAGE_SIZE) -> np.ndarray:
+    """Decode one image file to [S, S, 3] uint8 (S = ``image_size``), or raise ValueError/OSError saying why not."""
     with Image.open(path) as img:
         img.load()  # force full decoding: a truncated file fails here, not later
-        if img.size != IMAGE_SHAPE[1::-1]:
-            raise ValueError(f"size {img.width}x{img.height}, expected {IMAGE_SHAPE[1]}x{IMAGE_SHAPE[0]}")
+        if img.size != (image_size, image_size):
+            raise ValueError(f"size {img.width}x{img.height}, expected {image_size}x{image_size}")
         if img.mode not in _EXACT_RGB_MODES:
             raise ValueError(f"colour mode {img.mode} has no exact RGB conversion")
         rgba = np.asarray(img.convert("RGBA"))
@@ -135,7 +138,8 @@ def _decode_file(path: Path) -> np.ndarray:
     return rgba[..., :3]
 
 
-def read_image_folder(root: Path, split: str, limit: int | None, seed: int) -> ImageSet:
+def read_image_folder(root: Path, split: str, limit: int | None, seed: int,
+                      image_size: int = IMAGE_SIZE) -> ImageSet:
     """Read ``<root>/<split>/<class>/*.{png,jpg,jpeg}``, decoding only the selected subset.
 
     Parameters
@@ -149,11 +153,14 @@ def read_image_folder(root: Path, split: str, limit: int | None, seed: int) -> I
         file list (sorted by class, then file name) *before* decoding, so a
         small subset of 50,000 files is fast. Skipped bad files are not
         replaced, so the result can hold fewer than ``limit`` images.
+    image_size : int
+        Side S of the square images to read; a file of another size is skipped
+        (named in a :class:`DataWarning`), never resized behind the user's back.
 
     Returns
     -------
     ImageSet
-        ``images`` [N, 32, 32, 3] uint8, ``labels`` [N] int64 (index of the
+        ``images`` [N, S, S, 3] uint8, ``labels`` [N] int64 (index of the
         class folder in sorted order).
 
     Raises
@@ -173,11 +180,11 @@ def read_image_folder(root: Path, split: str, limit: int | None, seed: int) -> I
         raise DataError(f"no image files in {split_dir}/<class>/*.png|jpg|jpeg")
     labels = np.asarray(file_labels, dtype=np.int64)
     keep = select_subset(len(files), labels, limit, seed)
-    images = np.empty((keep.size, *IMAGE_SHAPE), dtype=np.uint8)
+    images = np.empty((keep.size, *image_shape(image_size)), dtype=np.uint8)
     good = np.zeros(keep.size, dtype=bool)
     for row, index in enumerate(keep):
         try:
-            images[row] = _decode_file(files[index])
+            images[row] = _decode_file(files[index], image_size)
             good[row] = True
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             warnings.warn(f"skipped image {files[index]}: {exc}", DataWarning, stacklevel=3)

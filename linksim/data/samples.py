@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from linksim.data.images import IMAGE_SHAPE, ImageSet
+from linksim.data.images import IMAGE_SIZE, ImageSet, image_shape
 
 SAMPLES_SOURCE = "scikit-image sample photographs (fallback, not CIFAR-10)"
 
@@ -30,23 +30,23 @@ _PHOTOS: dict[str, Callable[[], np.ndarray]] = {
     "rocket": skdata.rocket,
     "motorcycle": lambda: skdata.stereo_motorcycle()[0],
 }
-_SHORT_SIDES = (32, 64, 128)
+_SCALES = (1, 2, 4)
+"""Short sides of the resized photographs, in image sides (32, 64, 128 pixels at 32)."""
 
 
-def _tiles(photo: np.ndarray, short_side: int) -> np.ndarray:
-    """Resize ``photo`` [H, W, 3] uint8 to the given short side and cut it into [n, 32, 32, 3] tiles."""
+def _tiles(photo: np.ndarray, short_side: int, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Resize ``photo`` [H, W, 3] uint8 to the given short side and cut it into [n, size, size, 3] tiles."""
     img = Image.fromarray(photo)
     scale = short_side / min(img.size)
     width, height = round(img.width * scale), round(img.height * scale)
     small = np.asarray(img.resize((width, height), Image.Resampling.LANCZOS))
-    th, tw = IMAGE_SHAPE[:2]
-    rows, cols = height // th, width // tw
-    grid = small[: rows * th, : cols * tw].reshape(rows, th, cols, tw, 3)
-    return grid.transpose(0, 2, 1, 3, 4).reshape(-1, *IMAGE_SHAPE)
+    rows, cols = height // size, width // size
+    grid = small[: rows * size, : cols * size].reshape(rows, size, cols, size, 3)
+    return grid.transpose(0, 2, 1, 3, 4).reshape(-1, *image_shape(size))
 
 
-def sample_photographs() -> ImageSet:
-    """All fallback crops, in the fixed order photo -> scale -> raster position.
+def sample_photographs(image_size: int = IMAGE_SIZE) -> ImageSet:
+    """All fallback crops of side ``image_size``, in the fixed order photo -> scale -> raster position.
 
     Returns
     -------
@@ -54,5 +54,6 @@ def sample_photographs() -> ImageSet:
         ``images`` [N, 32, 32, 3] uint8 (N = 139), ``labels`` None,
         ``class_names`` empty, ``source`` = :data:`SAMPLES_SOURCE`.
     """
-    crops = [_tiles(load(), side) for load in _PHOTOS.values() for side in _SHORT_SIDES]
+    crops = [_tiles(load(), scale * image_size, image_size)
+             for load in _PHOTOS.values() for scale in _SCALES]
     return ImageSet(images=np.concatenate(crops), labels=None, class_names=(), source=SAMPLES_SOURCE)

@@ -19,7 +19,8 @@ import tensorflow as tf
 from linksim.config import MCS, BLERExperiment, Scenario, expand_sweep, sweep_label, with_overrides
 from linksim.experiments.provenance import derived_seed, provenance, stable_hash
 from linksim.experiments.results import ResultTable, write_json
-from linksim.phy.link import DownlinkLink
+from linksim.phy.link import build_link
+from linksim.runtime import compiled
 
 COLUMNS = (
     "experiment", "curve", "channel", "fft_size", "csi", "precoder", "estimator", "equalizer",
@@ -63,7 +64,8 @@ class ErrorCounter:
 
     Input
     -----
-    ebno_db : scalar tf.float32
+    no : scalar tf.float32
+        N0 of the point (``link.noise_variance(ebno_db)``, converted once per point).
 
     Output
     ------
@@ -72,15 +74,12 @@ class ErrorCounter:
     """
 
     def __init__(self, scenario: Scenario, mcs: MCS, batch_size: int):
-        self.link = DownlinkLink(scenario, mcs)
+        self.link = build_link(scenario, mcs)
         self.batch_size = batch_size
-        mode = scenario.runtime.mode
-        step = self._step if mode == "eager" else tf.function(
-            self._step, jit_compile=(mode == "xla"), reduce_retracing=True)
-        self.step: Callable = step
+        self.step: Callable = compiled(self._step, scenario.runtime.mode, reduce_retracing=True)
 
-    def _step(self, ebno_db):
-        bits, bits_hat = self.link(self.batch_size, ebno_db)
+    def _step(self, no):
+        bits, bits_hat = self.link(self.batch_size, no)
         wrong = tf.not_equal(bits, bits_hat)
         bit_errors = tf.reduce_sum(tf.cast(wrong, tf.int64))
         block_errors = tf.reduce_sum(tf.cast(tf.reduce_any(wrong, axis=-1), tf.int64))
@@ -144,12 +143,12 @@ def _simulate_point(counter: ErrorCounter, curve: Curve, exp: BLERExperiment, eb
     seed = derived_seed(curve.scenario.seed, config_hash, ebno)
     sionna.phy.config.seed = seed
     link = counter.link
-    blocks_per_batch = exp.batch_size * curve.scenario.ue.num_users
+    blocks_per_batch = exp.batch_size * link.codewords_per_slot
     bit_err = blk_err = blocks = batches = 0
-    ebno_t = tf.constant(ebno, tf.float32)
+    no = link.noise_variance(tf.constant(ebno, tf.float32))   # Eb/N0 -> N0 once; Eb/N0 is the label
     start = time.perf_counter()
     while blocks < exp.max_blocks and blk_err < exp.target_block_errors:
-        be, ble = counter.step(ebno_t)
+        be, ble = counter.step(no)
         bit_err += int(be)
         blk_err += int(ble)
         blocks += blocks_per_batch
@@ -163,7 +162,7 @@ def _simulate_point(counter: ErrorCounter, curve: Curve, exp: BLERExperiment, eb
         "fft_size": sc.ofdm.fft_size, "csi": sc.receiver.csi, "precoder": sc.precoder.name,
         "estimator": sc.receiver.estimator if sc.receiver.csi == "estimated" else "perfect",
         "equalizer": sc.receiver.equalizer, "qam": curve.mcs.qam, "rate": curve.mcs.rate,
-        "k": link.k, "n": link.n, "ebno_db": ebno, "no": float(link.noise_variance(ebno)),
+        "k": link.k, "n": link.n, "ebno_db": ebno, "no": float(no),
         "blocks": blocks, "block_errors": blk_err, "bits": blocks * link.k,
         "bit_errors": bit_err, "bler": blk_err / blocks, "ber": bit_err / (blocks * link.k),
         "batches": batches, "wall_s": round(wall, 3), "seed": seed, "config_hash": config_hash,

@@ -20,6 +20,7 @@ import tensorflow as tf
 from linksim.config import Scenario, with_overrides
 from linksim.phy.channels import CHANNELS
 from linksim.phy.channels.system_level import SystemLevelChannel
+from linksim.phy.noise import snr_db_to_no
 from linksim.phy.ofdm import resource_grid
 
 
@@ -62,7 +63,7 @@ def rzf_stats(H: np.ndarray, snr_db: float, power: float) -> dict[str, np.ndarra
     from linksim.systems.scenario_adaptive.precoder import rzf_precode
 
     k = H.shape[-2]
-    no = 10 ** (-snr_db / 10)
+    no = snr_db_to_no(snr_db)
     # V's columns at once: precode the K unit streams e_j along a leading axis j
     cols = rzf_precode(tf.constant(H[None], tf.complex64),
                        tf.eye(k, dtype=tf.complex64)[:, None, None, None, :], tf.constant(no), power)

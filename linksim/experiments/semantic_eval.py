@@ -41,7 +41,9 @@ from linksim.experiments.results import ResultTable, write_json
 from linksim.experiments.sscc import (SlotLayout, experiment_meta, load_experiment_images,
                                       realisation_seed)
 from linksim.phy.channels import CHANNELS
+from linksim.phy.noise import snr_db_to_no
 from linksim.phy.ofdm import resource_grid
+from linksim.runtime import compiled
 from linksim.nn.channel import outdated_csi
 from linksim.registry import SYSTEMS
 from linksim.systems.checkpoints import TrainedWeights, find_weights, load_weights_into
@@ -63,11 +65,6 @@ def load_system(scenario: Scenario, trained: TrainedWeights):
     model = system.build(scenario, cfg)
     load_weights_into(model, trained.path, scenario)
     return model
-
-
-def compiled(fn: Callable, mode: str) -> Callable:
-    """``fn`` as the scenario's runtime mode runs it (XLA and graph random draws differ)."""
-    return fn if mode == "eager" else tf.function(fn, jit_compile=(mode == "xla"))
 
 
 def channel_draw(scenario: Scenario) -> Callable:
@@ -105,7 +102,7 @@ class SemanticLink:
     def run(self, images: np.ndarray, snr_db: float, batch_index: int) -> tuple[np.ndarray, np.ndarray]:
         sionna.phy.config.seed = realisation_seed(self.scenario, snr_db, batch_index)
         h = self.draw_channel(images.shape[0])
-        no = tf.fill([images.shape[0]], tf.constant(10.0 ** (-snr_db / 10.0), tf.float32))
+        no = tf.fill([images.shape[0]], tf.constant(snr_db_to_no(snr_db), tf.float32))
         inputs = {"images": tf.constant(images, tf.float32) / 255.0, "h": h, "no": no}
         csi_error = getattr(self.system, "csi_error", 0.0)
         if csi_error:  # the BS's outdated CSI: the next draw of the same seed
@@ -211,7 +208,7 @@ def _point_row(link: SemanticLink, exp: SemanticExperiment, trained: TrainedWeig
     return {
         "experiment": exp.name, "model": model, "curve": ", ".join(p for p in (sweep, model) if p),
         "sweep": sweep, "channel": sc.channel.model, "fft_size": sc.ofdm.fft_size, "snr_db": snr,
-        "no": 10.0 ** (-snr / 10.0), "num_images": len(images),
+        "no": snr_db_to_no(snr), "num_images": len(images),
         "psnr_db": float(psnr(images, recon).mean()), "ssim": float(ssim(images, recon).mean()),
         "ms_ssim": float(ms_ssim(images, recon).mean()),
         "accuracy": None if labels is None else float(np.mean(predicted == labels)),

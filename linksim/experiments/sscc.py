@@ -56,7 +56,9 @@ from linksim.data.metrics import ms_ssim, psnr, ssim
 from linksim.experiments.provenance import derived_seed, provenance, stable_hash
 from linksim.experiments.results import ResultTable, write_json
 from linksim.phy.link import DownlinkLink
-from linksim.phy.sinr import CapacityBudget, snr_db_to_ebno_db
+from linksim.phy.noise import ebno_db_from_no, snr_db_to_no
+from linksim.phy.sinr import CapacityBudget
+from linksim.runtime import compiled
 from linksim.source import CODECS, DecodeError, SourceCodec
 from linksim.source.rate_control import Encoded, fit_to_bits, fit_to_budget
 
@@ -180,8 +182,8 @@ class SSCCTransceiver:
     ----------------
     payload : [batch_size, 1, num_users, payload_bits], tf.float32
         Zero-padded payload bits, ``payload_bits = k - crc_length``.
-    ebno_db : scalar tf.float32
-        From :meth:`ebno_db` (the link's Eb/N0 for an SNR).
+    no : scalar tf.float32
+        N0 = :func:`~linksim.phy.noise.snr_db_to_no` (SNR); :meth:`ebno_db` is its Eb/N0 label.
 
     Output (``step``)
     -----------------
@@ -198,16 +200,14 @@ class SSCCTransceiver:
         self.crc_decoder = CRCDecoder(self.crc_encoder)
         self.payload_bits = self.link.k - self.crc_encoder.crc_length
         self._no_at_0db = float(self.link.noise_variance(0.0))
-        mode = scenario.runtime.mode
-        self.step: Callable = self._step if mode == "eager" else tf.function(
-            self._step, jit_compile=(mode == "xla"), reduce_retracing=True)
+        self.step: Callable = compiled(self._step, scenario.runtime.mode, reduce_retracing=True)
 
     def ebno_db(self, snr_db: float) -> float:
-        """The link's Eb/N0 [dB] for SNR = 1/N0 per RE (:mod:`linksim.phy.sinr`)."""
-        return snr_db_to_ebno_db(self._no_at_0db, snr_db)
+        """The Eb/N0 [dB] label of SNR = 1/N0 per RE on this link (:mod:`linksim.phy.noise`)."""
+        return ebno_db_from_no(snr_db_to_no(snr_db), self._no_at_0db)
 
-    def _step(self, payload, ebno_db):
-        _, bits_hat = self.link(self.batch_size, ebno_db, bits=self.crc_encoder(payload))
+    def _step(self, payload, no):
+        _, bits_hat = self.link(self.batch_size, no, bits=self.crc_encoder(payload))
         payload_hat, crc_ok = self.crc_decoder(bits_hat)
         return payload_hat, crc_ok[..., 0]
 
@@ -218,9 +218,7 @@ class CapacityStep:
     def __init__(self, scenario: Scenario, batch_size: int):
         self.block = CapacityBudget(scenario)
         self.batch_size = batch_size
-        mode = scenario.runtime.mode
-        self.step: Callable = self._step if mode == "eager" else tf.function(
-            self._step, jit_compile=(mode == "xla"), reduce_retracing=True)
+        self.step: Callable = compiled(self._step, scenario.runtime.mode, reduce_retracing=True)
 
     def _step(self, no):
         return self.block(self.batch_size, no)
@@ -305,7 +303,7 @@ def transmit(transceiver: SSCCTransceiver, codec: SourceCodec, scenario: Scenari
     sent = out.status == OK
     out.status[sent] = CRC_FAILED  # until the CRC passes
     out.reconstructions[:] = 0
-    ebno = tf.constant(transceiver.ebno_db(snr_db), tf.float32)
+    no = tf.constant(snr_db_to_no(snr_db), tf.float32)
     payload_bits = transceiver.payload_bits
     for b in range(layout.num_batches):
         idx = layout.batch(b).reshape(-1)                       # [B*K]
@@ -313,7 +311,7 @@ def transmit(transceiver: SSCCTransceiver, codec: SourceCodec, scenario: Scenari
         bits = payloads_to_bits(rows, payload_bits).reshape(
             transceiver.batch_size, 1, layout.num_users, payload_bits)
         sionna.phy.config.seed = realisation_seed(scenario, snr_db, b)
-        bits_hat, crc_ok = transceiver.step(tf.constant(bits), ebno)
+        bits_hat, crc_ok = transceiver.step(tf.constant(bits), no)
         received = bits_to_bytes(bits_hat.numpy().reshape(-1, payload_bits))
         for i, ok, data in zip(idx, crc_ok.numpy().reshape(-1), received):
             if i < 0 or not sent[i] or not ok:
@@ -330,7 +328,7 @@ def capacity_budgets(step: CapacityStep, scenario: Scenario, num_images: int, sn
     """Capacity [N] bits of the slot each image rides in, on the same realisations as :func:`transmit`."""
     layout = SlotLayout(num_images, step.batch_size, scenario.ue.num_users)
     budget = np.zeros(num_images)
-    no = tf.constant(10.0 ** (-snr_db / 10.0), tf.float32)
+    no = tf.constant(snr_db_to_no(snr_db), tf.float32)
     for b in range(layout.num_batches):
         idx = layout.batch(b).reshape(-1)
         sionna.phy.config.seed = realisation_seed(scenario, snr_db, b)
@@ -465,7 +463,7 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
             "snr": "SNR = 1/N0 per resource element; BS transmit power as scenario.precoder.power "
                    "(per_antenna: E|x|^2 = 1 per antenna and RE; total: 1 per RE), channel "
                    "normalised to unit average energy per link and BS antenna (linksim.phy.sinr); "
-                   "the link runs at the equivalent Eb/N0 (ebno_db column).",
+                   "the link runs at N0 = 10^(-SNR/10); ebno_db is its Eb/N0 label.",
             "rate_control": f"payload budget = k - CRC bits, crc: {exp.crc} (B_max = k, seed 003 "
                             "eq. 10; auto = 38.212 7.2.1: CRC16 for payloads up to 3824 bits, "
                             "minus the transport-block CRC inside the k LDPC information bits); "
@@ -533,7 +531,7 @@ def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
                 "codec": curve.codec, "backend": codec.backend, "scheme": curve.scheme,
                 "qam": curve.mcs.qam if curve.mcs else None,
                 "rate": curve.mcs.rate if curve.mcs else None, **link_info,
-                "snr_db": snr, "no": 10.0 ** (-snr / 10.0), **score(images, outcome),
+                "snr_db": snr, "no": snr_db_to_no(snr), **score(images, outcome),
                 "batches": batches, "wall_s": round(time.perf_counter() - start, 3),
                 "seed": realisation_seed(sc, snr, 0), "config_hash": h,
             }

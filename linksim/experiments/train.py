@@ -90,7 +90,8 @@ def slot_datasets(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """
     cfg = scenario.semantic
     try:
-        data = load_images(cfg.data, "train", limit=cfg.num_images, seed=scenario.seed)
+        data = load_images(cfg.data, "train", limit=cfg.num_images, seed=scenario.seed,
+                           image_size=cfg.image_size)
     except DataError as err:
         raise ConfigError(f"semantic.data: {err}") from None
     k = scenario.ue.num_users
@@ -464,7 +465,7 @@ def train_stage(scenario: Scenario, out: Path, stage: Stage, *, epochs: int | No
     verbose : int
         Keras progress bar (1) or silence (0).
     cache_dir : Path or None
-        Channel bank cache (see :class:`~linksim.semantic.ChannelBank`).
+        Channel bank cache (see :class:`~linksim.nn.channel.ChannelBank`).
     callbacks : list or None
         Extra Keras callbacks (tests use them to look inside the run).
 

@@ -1,8 +1,10 @@
 """The channel in the training loop: per-RE MU-MIMO OFDM channel plus AWGN, and channel draws.
 
 :class:`OFDMChannel` is the differentiable part of the model: every user
-receives y_k = sum_m h_km x_m + n on every resource element (Sionna's
-``ApplyOFDMChannel``), gradients flow to x (the precoder, hence the encoder).
+receives y_k = sum_m h_km x_m + n on every resource element (the physical
+layer's one channel-plus-AWGN block, :class:`linksim.phy.channel_apply.ChannelAWGN`,
+so it draws the same noise as the SSCC link), gradients flow to x (the
+precoder, hence the encoder).
 
 The channel realisations and noise levels are *training data*, not model
 state, so they come from a :class:`ChannelSampler` that the training step
@@ -35,14 +37,16 @@ import keras
 import numpy as np
 import sionna
 import tensorflow as tf
-from sionna.phy.channel import ApplyOFDMChannel
 
 from linksim.config import Scenario
 from linksim.config.schema import SemanticConfig
-from linksim.seeding import derived_seed
-from linksim.phy.channels import CHANNELS
-from linksim.phy.ofdm import resource_grid
 from linksim.nn.scenario_layer import scenario_config
+from linksim.phy.channel_apply import ChannelAWGN
+from linksim.phy.channels import CHANNELS
+from linksim.phy.noise import snr_db_to_no
+from linksim.phy.ofdm import resource_grid
+from linksim.runtime import compiled
+from linksim.seeding import derived_seed
 
 DEFAULT_CACHE = Path.home() / ".cache" / "linksim" / "channel_banks"
 
@@ -68,7 +72,7 @@ class OFDMChannel(keras.layers.Layer):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._apply = ApplyOFDMChannel()
+        self._apply = ChannelAWGN()
 
     def call(self, x: tf.Tensor, h: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
         return self._apply(x, h, no)[:, :, 0]
@@ -101,7 +105,7 @@ class ChannelSampler:
     def noise_variance(self, batch_size: int | tf.Tensor) -> tf.Tensor:
         """N0 [batch_size], tf.float32, for SNRs uniform in ``snr_db``."""
         snr = sionna.phy.config.tf_rng.uniform([batch_size], *self.snr_db)
-        return tf.pow(10.0, -snr / 10.0)
+        return snr_db_to_no(snr)
 
     def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -182,8 +186,7 @@ class ChannelBank(ChannelSampler):
     def _generate(self, name: str, chunk: int = 128) -> np.ndarray:
         """[size, K, M, S, F] complex64 slots of channel ``name``."""
         model = CHANNELS[name](self.scenario, resource_grid(self.scenario))
-        mode = self.scenario.runtime.mode
-        draw = model if mode == "eager" else tf.function(model, jit_compile=(mode == "xla"))
+        draw = compiled(model, self.scenario.runtime.mode)
         sionna.phy.config.seed = derived_seed(self.seed, "channel-bank", name)
         parts, left = [], self.size
         while left > 0:

@@ -1,9 +1,11 @@
 """Downlink precoders, by registry key (the YAML's ``precoder.name``).
 
-All precoders work from the true channel (seed 003's assumption) and also
-return the effective channel seen by every user, which is what the UE
-estimates from the precoded pilots and what perfect-CSI mode hands to the
-equaliser.
+Every precoder works from the channel it is given -- the true channel
+(``precoder.csi: perfect``, seed 003's assumption) or the BS's estimate
+(``estimated``, :mod:`linksim.phy.bs_csi`) -- and returns the effective
+channel seen by every user, which is what the UE estimates from the precoded
+pilots and what perfect-CSI mode hands to the equaliser. With an estimate,
+:meth:`Precoder.precode` returns the *true* effective channel H G(Ĥ).
 
 Power (``precoder.power``), with SNR = 1/N0 per UE receive RE throughout:
 
@@ -58,6 +60,38 @@ class Precoder(Block):
         super().__init__(precision=precision)
         # unit-energy streams -> each stream gets transmit_power / K
         self._scale = tf.cast((transmit_power(scenario) / scenario.ue.num_users) ** 0.5, self.cdtype)
+
+    def precode(self, x, h_csi, no, h_true=None):
+        """Precode from ``h_csi``, propagate through ``h_true``: ``(x_precoded, h_eff)``, h_eff = H G(Ĥ).
+
+        ``h_true`` None (or ``h_csi`` itself): perfect CSI, exactly ``self(x, h_csi, no)``.
+        Shapes as :class:`Precoder` (``h_csi`` and ``h_true`` both like ``h``).
+        """
+        x_precoded, h_eff = self(x, h_csi, no)
+        if h_true is None or h_true is h_csi:
+            return x_precoded, h_eff
+        g = self.precoding_matrix(h_csi, no)                       # [B, M, K, S, F]
+        h_eff = tf.einsum("bkmsf,bmjsf->bkjsf", h_true[:, :, 0, 0], g)
+        return x_precoded, h_eff[:, :, None, None]
+
+    def precoding_matrix(self, h, no) -> tf.Tensor:
+        """G [batch_size, num_bs_ant, num_users, num_ofdm_symbols, fft_size] with x_precoded = G x per RE.
+
+        Generic for any linear precoder (written here, not in Sionna): the K
+        unit streams e_j are precoded at once along the batch axis (one call
+        of K times the batch), so G includes the power scaling.
+        """
+        shape = tf.shape(h)
+        b, k, s, f = shape[0], h.shape[1], shape[5], shape[6]
+        eye = tf.eye(k, dtype=self.cdtype)[:, None, None, :, None, None]          # [K(j), 1, 1, K, 1, 1]
+        x = tf.reshape(tf.broadcast_to(eye, tf.stack([k, b, 1, k, s, f])), tf.stack([k * b, 1, k, s, f]))
+        h_rep = tf.reshape(tf.tile(h[None], [k, 1, 1, 1, 1, 1, 1, 1]),
+                           tf.concat([[k * b], shape[1:]], 0))
+        no = tf.cast(no, self.rdtype)
+        no = no if no.shape.rank == 0 else tf.tile(no, [k])
+        x_tx, _ = self(x, h_rep, no)                                              # [K*B, 1, M, S, F]
+        x_tx = tf.reshape(x_tx, tf.stack([k, b, tf.shape(x_tx)[2], s, f]))
+        return tf.transpose(x_tx, [1, 2, 0, 3, 4])
 
 
 @PRECODERS.register("rzf")

@@ -10,15 +10,15 @@ E[|X|^2] <= P with P = 1; ``total`` gives the antennas power 1 together) and
 the channel normalised to unit average energy per BS antenna and link
 (``channel.normalize``). So SNR is the average received signal-to-noise ratio
 of one BS antenna's signal at a UE, before precoding gain and before the
-power is shared by the users' streams. :class:`~linksim.phy.link.DownlinkLink`
-is driven by Eb/N0 instead (per information bit of a stream, pilot and
-cyclic-prefix overhead counted); :func:`snr_db_to_ebno_db` converts exactly,
-so the link sees N0 = 10^(-SNR/10).
+power is shared by the users' streams. Every link is driven by this N0
+(:func:`linksim.phy.noise.snr_db_to_no`); Eb/N0 is a label
+(:func:`linksim.phy.noise.ebno_db_from_no`).
 
 The "capacity" ideal bound of the SSCC baseline (seeds 000/002/003) needs the
 number of bits a user could receive error-free over one slot: Shannon's
 log2(1 + SINR) summed over the user's data resource elements, with the SINR of
-its own stream after RZF precoding on the true channel, treating the other
+its own stream after RZF precoding on the BS's CSI (the true channel, or the
+estimate of ``precoder.csi: estimated``) through the true channel, treating the other
 users' streams as Gaussian interference (what a single-antenna UE with linear
 reception can do, and what the LMMSE receiver of the practical link achieves
 with perfect CSI).
@@ -31,29 +31,10 @@ import tensorflow as tf
 from sionna.phy import Block
 
 from linksim.config import Scenario
+from linksim.phy.bs_csi import bs_csi
 from linksim.phy.channels import CHANNELS
 from linksim.phy.ofdm import downlink_streams, resource_grid
 from linksim.phy.precoding import PRECODERS
-
-
-def snr_db_to_ebno_db(noise_variance_at_0db: float, snr_db: float) -> float:
-    """Eb/N0 [dB] at which a link's ``noise_variance`` equals 10^(-snr_db/10).
-
-    Sionna's convention is N0 = c / (Eb/N0) with c = N0 at Eb/N0 = 0 dB (a
-    function of the MCS and grid only), so Eb/N0 [dB] = SNR [dB] + 10 log10 c.
-
-    Parameters
-    ----------
-    noise_variance_at_0db : float
-        ``DownlinkLink.noise_variance(0.0)`` of the link to drive.
-    snr_db : float
-        SNR per resource element (module docstring).
-
-    Returns
-    -------
-    ebno_db : float
-    """
-    return snr_db + 10.0 * math.log10(noise_variance_at_0db)
 
 
 def post_precoding_sinr(h_eff: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
@@ -82,10 +63,11 @@ def post_precoding_sinr(h_eff: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
 class CapacityBudget(Block):
     """Bits each user could receive error-free in one slot: sum over data REs of log2(1 + SINR).
 
-    Draws the scenario's channel and precodes on the true channel exactly as
-    :class:`~linksim.phy.link.DownlinkLink` does (same channel and precoder
-    blocks, channel drawn first), so after the same ``sionna.phy.config.seed``
-    it sees the same realisation as the practical link.
+    Draws the scenario's channel, the BS's CSI and precodes exactly as
+    :class:`~linksim.phy.link.DownlinkLink` does (same channel, BS-CSI and
+    precoder blocks, channel drawn first, then the CSI error), so after the
+    same ``sionna.phy.config.seed`` it sees the same realisation as the
+    practical link.
 
     Parameters
     ----------
@@ -112,6 +94,7 @@ class CapacityBudget(Block):
         self.channel = CHANNELS[scenario.channel.model](scenario, rg, precision=precision)
         self.precoder = PRECODERS[scenario.precoder.name](
             scenario, rg, downlink_streams(num_users), precision=precision)
+        self.bs_csi = bs_csi(scenario, rg, precision=precision)
         mask = tf.cast(rg.pilot_pattern.mask[0], self.rdtype)   # [K, S, F], 1 = pilot or null
         self._data_re = 1.0 - mask
         self._grid = [1, num_users, rg.num_ofdm_symbols, rg.fft_size]
@@ -119,7 +102,8 @@ class CapacityBudget(Block):
     def call(self, batch_size, no):
         h = self.channel(batch_size)                             # [B, K, 1, 1, M, S, F]
         x = tf.zeros(tf.concat([[batch_size], self._grid], 0), self.cdtype)
-        _, h_eff = self.precoder(x, h, no)                       # [B, K, 1, 1, K, S, F]
+        h_bs, _ = self.bs_csi(h, no)
+        _, h_eff = self.precoder.precode(x, h_bs, no, h)         # [B, K, 1, 1, K, S, F]
         sinr = post_precoding_sinr(h_eff, no)                    # [B, K, S, F]
         bits = tf.math.log(1.0 + sinr) / math.log(2.0)
         return tf.reduce_sum(bits * self._data_re, axis=[2, 3])

@@ -9,7 +9,8 @@ class FrequencyChannel(Block):
     """Draws downlink OFDM channel frequency responses, one per resource element.
 
     Subclasses wrap a Sionna channel model. The BS is the single transmitter;
-    each user is one receiver with one antenna. A new realisation (and, for the
+    each user is one receiver with ``ue.array.num_ant`` antennas (1 in the
+    MU-MIMO downlink; N_R in the point-to-point link, :mod:`linksim.phy.p2p`). A new realisation (and, for the
     38.901 system-level models, a new random topology) is drawn at every call,
     so it can live inside a compiled Monte-Carlo or training step.
 
@@ -20,7 +21,7 @@ class FrequencyChannel(Block):
 
     Output
     ------
-    h_freq : [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex
+    h_freq : [batch_size, num_users, num_rx_ant, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex
         Channel from every BS antenna to every user on every resource element.
         With ``normalize=True`` each (slot, user) link has unit average energy
         per BS antenna over the grid, so Eb/N0 is well defined.

@@ -52,7 +52,7 @@ class CDLChannel(_PerUserLinks):
 
 
 class TDLChannel(_PerUserLinks):
-    """38.901 TDL-A..E (spatially uncorrelated antennas); one link per user."""
+    """38.901 TDL-A..E (spatially uncorrelated antennas, ``ue.array.num_ant`` at each UE); one link per user."""
 
     def __init__(self, scenario: Scenario, resource_grid: ResourceGrid, precision=None):
         ch = scenario.channel
@@ -62,7 +62,7 @@ class TDLChannel(_PerUserLinks):
             carrier_frequency=ch.carrier_frequency,
             min_speed=ch.min_ut_velocity or 0.0,
             max_speed=ch.max_ut_velocity,
-            num_rx_ant=1,
+            num_rx_ant=scenario.ue.array.num_ant,
             num_tx_ant=scenario.bs.array.num_ant,
             precision=precision,
         )
@@ -75,7 +75,7 @@ class RayleighChannel(FrequencyChannel):
     def __init__(self, scenario: Scenario, resource_grid: ResourceGrid, precision=None):
         super().__init__(precision=precision)
         model = RayleighBlockFading(
-            num_rx=scenario.ue.num_users, num_rx_ant=1, num_tx=1,
+            num_rx=scenario.ue.num_users, num_rx_ant=scenario.ue.array.num_ant, num_tx=1,
             num_tx_ant=scenario.bs.array.num_ant, precision=precision,
         )
         self._generate = GenerateOFDMChannel(

@@ -35,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from linksim.config import Scenario
+from linksim.phy.noise import snr_db_to_no
 from linksim.systems.scenario_adaptive.model import VARIANTS as VARIANTS_TABLE
 from linksim.systems.scenario_adaptive.model import SemanticSystem
 from linksim.systems.scenario_adaptive.throughput import onednn_enabled
@@ -117,7 +118,7 @@ def component_inputs(system: SemanticSystem, batch_slots: int,
     h = tf.complex(re, im) / tf.cast(tf.sqrt(2.0), tf.complex64)
     snr_db = tf.random.stateless_uniform([batch_slots], [seed, 3], *sc.semantic.train_snr_db)
     inputs = {"images": tf.random.stateless_uniform([batch_slots, k, 32, 32, 3], [seed, 4]),
-              "h": h, "no": tf.pow(10.0, -snr_db / 10.0)}
+              "h": h, "no": snr_db_to_no(snr_db)}
     if not system.built:
         system.build()
     with recording_inputs({name: getattr(system, name) for name in COMPONENTS}) as seen:

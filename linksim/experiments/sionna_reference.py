@@ -1,5 +1,9 @@
 """A minimal hand-written Sionna 1.2 chain of the seed-003 coded downlink, without linksim.
 
+The reference ``python -m linksim bench`` measures linksim's own link against
+(it deliberately imports nothing from linksim, so it is what a user would write
+without the toolkit); it ships with the package so bench runs from any install.
+
 This is what a user would write directly against Sionna: the same blocks
 (38.901 UMi with a new drop per batch, Kronecker pilots, RZF, LS + LMMSE,
 APP demapping, 5G LDPC) and the same conventions as linksim's
