@@ -186,6 +186,33 @@ def test_a_warm_start_loads_the_weights_starts_a_fresh_optimizer_and_resumes(tmp
         train(sc, out, epochs=3, init_from=tmp_path / "other", verbose=0, cache_dir=tmp_path)
 
 
+def test_the_head_stage_trains_only_the_classifier_and_leaves_every_reconstruction_unchanged(
+        tmp_path):
+    """semantic.stages: [head] from a trained run: same reconstructions bit for bit, a new head."""
+    source, out = tmp_path / "source", tmp_path / "head"
+    train(_scenario(model="full"), source, epochs=1, verbose=0, cache_dir=tmp_path)
+    sc = _scenario(model="full", stages=["head"])
+    state = train(sc, out, epochs=1, init_from=source, verbose=0, cache_dir=tmp_path)
+    assert state["stage"] == "head" and state["epochs_done"] == 1
+    models = []
+    for folder in (source, out):
+        model = build_system(sc, sc.semantic)
+        model.load_weights(folder / "last.weights.h5")
+        models.append(model)
+    rng = np.random.default_rng(3)
+    shape = (2, 4, 1, 1, 4, 14, 32)
+    h = tf.constant((rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64))
+    inputs = {"images": tf.constant(rng.uniform(size=(2, 4, 32, 32, 3)), tf.float32), "h": h,
+              "no": tf.constant([0.2, 1.0])}
+    outputs = []
+    for model in models:
+        sionna.phy.config.seed = 5
+        outputs.append(model(inputs))
+    np.testing.assert_array_equal(outputs[0]["reconstruction"].numpy(),
+                                  outputs[1]["reconstruction"].numpy())
+    assert not np.array_equal(outputs[0]["logits"].numpy(), outputs[1]["logits"].numpy())
+
+
 @pytest.mark.parametrize("semantic, source, message", [
     ({"model": "rzf", "decoder_width": 0.75}, "source", "semantic.decoder_width=0.25, this scenario has 0.75"),
     ({"model": "full"}, "source", "holds a 'rzf' model, not 'full'"),

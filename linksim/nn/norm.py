@@ -7,7 +7,7 @@ feature map of the encoder, precoder and decoder, and on 2 CPU cores the
 fused kernel halves its cost (measured forward + backward on
 [256, 32, 32, 32]: 42 ms against 96 ms of CPU time, graph mode, oneDNN on).
 Same maths and defaults as Keras (momentum 0.99, epsilon 1e-3, batch
-statistics in training, moving statistics in inference).
+statistics in training, moving statistics in inference and when frozen).
 """
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ class BatchNorm(keras.layers.Layer):
                                                trainable=False, name="moving_variance")
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
-        if not training:
+        # frozen (trainable False): inference statistics, as Keras's BatchNormalization does, so a
+        # stage that trains only some layers leaves the frozen ones computing exactly what they did
+        if not training or not self.trainable:
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
                 x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
                 epsilon=self.epsilon, is_training=False)
@@ -71,7 +73,7 @@ def zero_scale_and_shift(norm: BatchNorm) -> None:
     """gamma = beta = 0: ``norm`` outputs zeros, so a residual branch ending in it adds nothing.
 
     Why: a residual block whose branch starts at zero is an identity, so blocks can be added to
-    a trained model without changing what it computes (``linksim.systems.scenario_adaptive.model.grow_into``).
+    a trained model without changing what it computes (``linksim.systems.scenario_adaptive.surgery.grow_into``).
     """
     norm.gamma.assign(tf.zeros_like(norm.gamma))
     norm.beta.assign(tf.zeros_like(norm.beta))

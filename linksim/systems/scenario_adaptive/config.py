@@ -41,6 +41,18 @@ class ScenarioAdaptiveConfig(SemanticConfig):
     ce_weight: float = arch_field(0.001, shapes_weights=False, label="lambda={}", ge=0,
                                   description="lambda in the loss MSE + lambda CE")
 
+    stages: tuple[Literal["train", "head"], ...] = Field(
+        ("train",), min_length=1,
+        description="training schedule: train (end to end, the paper) and/or head (only the UE's "
+                    "classification head, on the frozen transceiver: reconstructions unchanged)")
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct_stages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("stages must be distinct")
+        return value
+
     @field_validator("pixel_path")
     @classmethod
     def _pixel_path_needs_conv_latent(cls, value: bool, info: ValidationInfo) -> bool:
