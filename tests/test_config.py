@@ -117,3 +117,19 @@ def test_p2p_scenario_with_multi_antenna_ue_validates(tmp_path):
                                         "csi_pilots: 4, csi_snr_db: 10}\n"))
     assert (sc.precoder.csi, sc.precoder.csi_pilots, sc.precoder.csi_snr_db) == ("estimated", 4, 10.0)
     assert load_scenario(_write(tmp_path, "{}\n")).precoder.csi == "perfect"   # seed 003's assumption
+
+
+def test_extends_merges_sections_over_a_base_and_names_the_file_itself(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nseed: 3\nofdm: {fft_size: 64, num_ofdm_symbols: 14}\n"
+                                        "channel: {model: uma}\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "child.yaml").write_text("extends: ../base.yaml\nofdm: {fft_size: 128}\n")
+    sc = load_scenario(sub / "child.yaml")
+    assert (sc.name, sc.seed, sc.ofdm.fft_size, sc.channel.model) == ("child", 3, 128, "uma")
+    (sub / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(ConfigError, match="a cycle of extends"):
+        load_scenario(sub / "loop.yaml")
+    (sub / "bad.yaml").write_text("extends: ../base.yaml\nofdm: {fft_siz: 128}\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: ofdm.fft_siz: unknown key"):
+        load_scenario(sub / "bad.yaml")

@@ -135,9 +135,8 @@ def _check_sweep_path(dotted: str, source: str) -> None:
         model = _unwrap(fields[key].annotation) or None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Parse and validate a scenario YAML file, including every sweep combination."""
-    path = Path(path)
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """One YAML file's top-level mapping (ConfigError, one line, for anything else)."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such scenario file")
     try:
@@ -152,6 +151,44 @@ def load_scenario(path: str | Path) -> Scenario:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, anything else (lists too) replaces."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve_extends(path: Path, data: dict[str, Any], seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Apply ``extends: <file>`` (relative to ``path``'s folder, chains allowed): the base, then this file.
+
+    The base's ``name`` and ``description`` are not inherited: a scenario is named by its own
+    file unless it says otherwise.
+    """
+    base_ref = data.pop("extends", None)
+    if base_ref is None:
+        return data
+    if not isinstance(base_ref, str):
+        raise ConfigError(f"{path}: extends: {base_ref!r} -- must be a path to a scenario file")
+    base_path = (path.parent / base_ref).resolve()
+    if base_path in seen:
+        raise ConfigError(f"{path}: extends: {base_ref} -- a cycle of extends")
+    base = _resolve_extends(base_path, _read_yaml(base_path), (*seen, path.resolve()))
+    for key in ("name", "description"):
+        base.pop(key, None)
+    return _merged(base, data)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Parse and validate a scenario YAML file (after its ``extends:`` chain), every sweep included."""
+    path = Path(path)
+    data = _resolve_extends(path, _read_yaml(path))
     data.setdefault("name", path.stem)
     try:
         scenario = Scenario.model_validate(data).from_file(path)
