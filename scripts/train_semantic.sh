@@ -5,17 +5,18 @@
 # checkpoint (and refuses if that checkpoint was trained under other settings), so re-running
 # this script after an interruption -- or with more epochs -- continues where it stopped.
 #   scripts/train_semantic.sh EPOCHS [SCENARIO.yaml ...]
-# Default scenarios: umi_4x4 (N_f = 32, plus the 5-minute ZF run of Fig. 10), umi_4x4_nf128,
-# umi_4x4_nf64. What the committed results used (results/README.md, Fig. 10):
+# Default scenarios: training/umi_4x4 (N_f = 32, plus the 5-minute ZF run of Fig. 10),
+# training/umi_4x4_nf128, training/umi_4x4_nf64. What the committed results used
+# (results/fig10_training/README.md; 10 epochs each):
 #   LINKSIM_DATA=../shared/datasets/cifar10-jpeg nohup scripts/train_semantic.sh 10 \
-#       scenarios/umi_4x4.yaml scenarios/umi_4x4_nf128.yaml > train.log 2>&1 &
-#   LINKSIM_DATA=... scripts/train_semantic.sh 5 scenarios/umi_4x4_nf64.yaml
+#       scenarios/training/umi_4x4.yaml scenarios/training/umi_4x4_nf128.yaml \
+#       scenarios/training/umi_4x4_nf64.yaml > train.log 2>&1 &
 set -u
 epochs=${1:-10}
 shift || true
 scenarios=("$@")
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(scenarios/umi_4x4.yaml scenarios/umi_4x4_nf128.yaml
-                                         scenarios/umi_4x4_nf64.yaml)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(scenarios/training/umi_4x4.yaml scenarios/training/umi_4x4_nf128.yaml
+                                         scenarios/training/umi_4x4_nf64.yaml)
 py=${PYTHON:-python}
 run() {  # scenario model extra-args...
   local name; name=$(basename "$1" .yaml)

@@ -7,7 +7,7 @@ and once with the fixed draws ``linksim train`` now uses. The spread of the
 first is the noise early stopping and best-weight selection used to see.
 
     LINKSIM_DATA=../shared/datasets/cifar10-jpeg python scripts/validation_noise.py \\
-        scenarios/umi_4x4_conv_deep5_bs8.yaml --passes 4
+        scenarios/training/umi_4x4_conv_deep8w_bs8.yaml --passes 4
 
 A bad scenario, one without a semantic experiment, or missing weights end in
 one line, exit 2.

@@ -18,10 +18,34 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+SHIPPED = sorted((ROOT / "scenarios").rglob("*.yaml"))
+#: the catalogue: what a user runs on a fresh clone (scenarios/training/ may need a training run first)
+CATALOGUE = [p for p in SHIPPED if "training" not in p.relative_to(ROOT / "scenarios").parts]
+
+
+def _scenario_id(path: Path) -> str:
+    return str(path.relative_to(ROOT / "scenarios").with_suffix(""))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=_scenario_id)
 def test_shipped_scenarios_are_valid(path):
     sc = load_scenario(path)
     assert sc.ofdm.num_data_ofdm_symbols == 12 and sc.bs.array.num_ant == 4
+
+
+@pytest.mark.parametrize("path", CATALOGUE, ids=_scenario_id)
+def test_catalogue_scenarios_read_committed_weights_only(path):
+    """Every model a catalogue scenario evaluates is in models/ (not runs/, not a deleted folder)."""
+    from linksim.systems.checkpoints import find_weights
+
+    sc = load_scenario(path)
+    for exp in sc.experiments:
+        if exp.kind != "semantic":
+            continue
+        assert not exp.weights.startswith("runs/"), f"{exp.name}: {exp.weights}"
+        for model in exp.models:
+            trained = find_weights(exp.weights, sc, model)
+            assert (ROOT / "models") in trained.path.resolve().parents, trained.path
 
 
 def test_defaults_are_seed_003_table_ii(tmp_path):

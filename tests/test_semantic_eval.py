@@ -155,8 +155,10 @@ def test_unknown_model_is_rejected_with_the_allowed_ones():
         SemanticExperiment(models=["fancy"])
 
 
-@pytest.mark.parametrize("scenario", ["umi_4x4", "umi_4x4_conv_deep8w_bs8", "umi_4x4_conv_deep8wd_bs8",
-                                      "umi_4x4_nf128_conv_deep8w_bs8", "umi_4x4_nf128_conv_deep8wp_bs8"])
+@pytest.mark.parametrize("scenario", ["umi_4x4", "training/umi_4x4_conv_deep8w_bs8",
+                                      "training/umi_4x4_conv_deep8wd_bs8",
+                                      "training/umi_4x4_nf128_conv_deep8w_bs8",
+                                      "training/umi_4x4_nf128_conv_deep8wp_bs8"])
 def test_the_committed_weights_load_into_their_scenarios(scenario):
     """`linksim run scenarios/<scenario>.yaml` on a fresh clone: every listed model loads and runs."""
     from linksim.config import load_scenario

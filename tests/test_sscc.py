@@ -211,7 +211,7 @@ def test_unknown_codec_and_quick_version():
         SSCCExperiment(codecs=["png"])
     from linksim.experiments import quick_version
 
-    q = quick_version(load_scenario("scenarios/fig8_sscc.yaml")).experiments[0]
+    q = quick_version(load_scenario("scenarios/seed003/fig8_sscc.yaml")).experiments[0]
     assert len(q.mcs) == 1 and len(q.snr_values()) == 2 and q.num_images <= 8
     assert all(len(v) == 1 for v in q.sweep.values())
 

@@ -129,7 +129,7 @@ def test_cli_run_writes_csv_json_png_and_resumes(scenario_file, tmp_path, capsys
 def test_quick_mode_is_small(tmp_path):
     from linksim.experiments import quick_version
 
-    sc = load_scenario("scenarios/fig7_bler.yaml")
+    sc = load_scenario("scenarios/seed003/fig7_bler.yaml")
     q = quick_version(sc).experiments[0]
     assert len(q.mcs) == 1 and all(len(v) == 1 for v in q.sweep.values())
     assert len(q.ebno_values()) == 3 and q.max_blocks <= 64
