@@ -40,8 +40,9 @@ from linksim.registry import Registry
 LINKS = ("mu_mimo_downlink", "p2p_mimo", "mu_mimo_uplink")
 """Link types a system can run over (the physical layer of :mod:`linksim.phy`)."""
 
-Grow = Literal["more", "double", "add"]
-"""How a warm start may change a weight-shaping setting: a larger count, twice the width, off -> on."""
+Grow = Literal["more", "double", "add", "fresh"]
+"""How a warm start may change a weight-shaping setting: a larger count, twice the width, off ->
+on, or any value (the part it shapes starts from its initialiser)."""
 
 
 def arch_field(default: Any, *, shapes_weights: bool, grow: Grow | None = None,
@@ -54,7 +55,7 @@ def arch_field(default: Any, *, shapes_weights: bool, grow: Grow | None = None,
         The paper's value.
     shapes_weights : bool
         It changes the weights' shapes (a checkpoint of another value does not load).
-    grow : "more" | "double" | "add" | None
+    grow : "more" | "double" | "add" | "fresh" | None
         How a warm start may change it (None: it must be equal).
     label : str or None
         Format of the setting in report labels, e.g. ``"blocks={}"``; shown
@@ -104,7 +105,7 @@ class Architecture:
             if value == self.default(key):
                 continue
             fmt = mark["label"]
-            if isinstance(value, bool):
+            if isinstance(value, bool) or value is None:
                 out.append(fmt or key)
             else:
                 shown = f"{value:g}" if isinstance(value, float) else value

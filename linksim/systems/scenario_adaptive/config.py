@@ -38,6 +38,10 @@ class ScenarioAdaptiveConfig(SemanticConfig):
         0.0, shapes_weights=False, label="csi_error={}", ge=0, le=1,
         description="normalised error of the BS's channel knowledge: it sees sqrt(1-e) H + "
                     "sqrt(e) H', H' an independent realisation (0: perfect CSI, the paper)")
+    head_width: float | None = arch_field(
+        None, shapes_weights=True, grow="fresh", label="head_width={}", gt=0, le=8,
+        description="channel multiplier of the UE's classification head (None: decoder_width, "
+                    "the paper's head); a warm start to another value starts the head afresh")
     ce_weight: float = arch_field(0.001, shapes_weights=False, label="lambda={}", ge=0,
                                   description="lambda in the loss MSE + lambda CE")
 

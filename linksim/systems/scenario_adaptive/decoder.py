@@ -173,6 +173,8 @@ class SemanticDecoder(keras.layers.Layer):
     pixel_path : bool
         Add a depth-to-space path from the 8x8 features to the output (False:
         the paper; module docstring).
+    head_width : float or None
+        Width of the classification head (None: ``width``, the paper's head).
 
     Input
     -----
@@ -191,7 +193,8 @@ class SemanticDecoder(keras.layers.Layer):
     """
 
     def __init__(self, pilot_guidance: bool = True, num_classes: int = 10, width: float = 1.0,
-                 blocks: int = 0, pixel_path: bool = False, **kwargs) -> None:
+                 blocks: int = 0, pixel_path: bool = False, head_width: float | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.pilot_guidance = pilot_guidance
         self.num_classes = num_classes
@@ -214,7 +217,9 @@ class SemanticDecoder(keras.layers.Layer):
         self.pixel_head = (keras.layers.Conv2D(48, 3, padding="same", use_bias=False,
                                                kernel_initializer="zeros", name="pixel_head")
                            if pixel_path else None)
-        self.classifier = ClassificationHead(num_classes, width, name="classification")
+        self.head_width = head_width
+        self.classifier = ClassificationHead(num_classes, width if head_width is None else head_width,
+                                             name="classification")
 
     @property
     def residual_blocks(self) -> list[keras.layers.Layer]:
@@ -250,4 +255,4 @@ class SemanticDecoder(keras.layers.Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "pilot_guidance": self.pilot_guidance,
                 "num_classes": self.num_classes, "width": self.width, "blocks": self.blocks,
-                "pixel_path": self.pixel_path}
+                "pixel_path": self.pixel_path, "head_width": self.head_width}

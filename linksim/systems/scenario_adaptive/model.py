@@ -163,7 +163,7 @@ class SemanticSystem(keras.Model):
     def __init__(self, scenario: Scenario, model: str = "full", encoder_width: float = 1.0,
                  decoder_width: float = 1.0, ce_weight: float = 0.001, num_classes: int = 10,
                  latent: Literal["dense", "conv"] = "dense", decoder_blocks: int = 0,
-                 pixel_path: bool = False, csi_error: float = 0.0,
+                 pixel_path: bool = False, csi_error: float = 0.0, head_width: float | None = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
@@ -175,6 +175,7 @@ class SemanticSystem(keras.Model):
         self.latent = latent
         self.decoder_blocks = decoder_blocks
         self.pixel_path = pixel_path
+        self.head_width = head_width
         self.csi_error = csi_error
         variant = VARIANTS[model]
         self.variant = variant
@@ -187,7 +188,7 @@ class SemanticSystem(keras.Model):
                                            encoder_width, latent, pixel_path, name="encoder")
             self.decoder = SemanticDecoder(variant.pilot_guidance, num_classes,
                                            decoder_width, decoder_blocks, pixel_path,
-                                           name="decoder")
+                                           head_width, name="decoder")
         self.precoder = NeuralPrecoder(scenario, variant.residual, variant.regulariser,
                                        name="precoder")
         self.channel = OFDMChannel(name="channel")

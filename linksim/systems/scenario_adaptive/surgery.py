@@ -42,7 +42,7 @@ def _may_grow(key: str, theirs: Any, ours: Any) -> bool:
         return _doubles(key, theirs, ours)
     if how == "add":
         return not theirs and ours
-    return False
+    return how == "fresh"
 
 
 class WarmStart:
@@ -77,6 +77,10 @@ class WarmStart:
                                   f"start may go to a multiple of it (latent: conv, not djscc), "
                                   f"with every other semantic setting unchanged")
             return trained
+        if "head_width" in changed and len(changed) > 1:
+            raise ConfigError(f"--init-from: a warm start to another semantic.head_width starts the "
+                              f"head afresh and changes nothing else; this one also changes "
+                              f"{', '.join(k for k in changed if k != 'head_width')}")
         for key, theirs in changed.items():
             ours = getattr(cfg, key)
             if not _may_grow(key, theirs, ours):
@@ -104,9 +108,32 @@ class WarmStart:
             return warm.summary
         source = build_system(scenario, cfg.model_copy(update=theirs))
         load_weights_into(source, warm.path, scenario, key="--init-from")
-        grow_into(source, model, seed=derived_seed(scenario.seed, "grow"))
+        if theirs["head_width"] != cfg.head_width:
+            with_fresh_head(source, model)
+        else:
+            grow_into(source, model, seed=derived_seed(scenario.seed, "grow"))
         return {**warm.summary, "grown": {key: [theirs[key], getattr(cfg, key)]
                                           for key in growable if theirs[key] != getattr(cfg, key)}}
+
+
+def with_fresh_head(source: SemanticSystem, target: SemanticSystem) -> None:
+    """Copy every weight of ``source`` into ``target`` except the UE's classification head.
+
+    Why: ``head_width`` measures whether the head's capacity limits the accuracy
+    (Fig. 11); the new head starts from its initialiser on the trained
+    transceiver, which computes exactly what the source did.
+    """
+    def body(model: SemanticSystem) -> list:
+        head = {id(v) for v in model.decoder.classifier.weights}
+        return [v for v in model.weights if id(v) not in head]
+
+    pairs = list(zip(body(target), body(source), strict=True))
+    bad = [f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}" for t, s in pairs
+           if tuple(t.shape) != tuple(s.shape)]
+    if bad:
+        raise ValueError(f"the models differ beyond their classification heads: {bad[0]}")
+    for t, s in pairs:
+        t.assign(s.numpy())
 
 
 def grow_into(source: SemanticSystem, target: SemanticSystem, seed: int = 0) -> None:
