@@ -461,3 +461,23 @@ def test_a_grid_the_decoder_cannot_fold_is_a_config_error(latent):
     sc = make_scenario(ofdm={"fft_size": 40})
     with pytest.raises(ConfigError, match=r"^ofdm.fft_size: 40 -- .*(64|multiple of)"):
         build_system(sc, SemanticConfig(encoder_width=0.25, latent=latent))
+
+
+def test_a_fresh_wider_head_keeps_the_transceiver_and_refuses_other_changes():
+    from linksim.systems.scenario_adaptive.surgery import with_fresh_head
+
+    sc = make_scenario(semantic={"encoder_width": 0.25, "decoder_width": 0.25})
+    source = _trained(sc, "full")
+    wider = build_system(sc, sc.semantic.model_copy(update={"head_width": 1.0}))
+    with_fresh_head(source, wider)
+    assert wider.decoder.classifier.count_params() > 4 * source.decoder.classifier.count_params()
+    inputs = _inputs(2, 32, no=(0.3, 2.0))
+    outputs = []
+    for model in (source, wider):
+        sionna.phy.config.seed = 9
+        outputs.append(model(inputs))
+    np.testing.assert_array_equal(outputs[0]["reconstruction"].numpy(),
+                                  outputs[1]["reconstruction"].numpy())
+    other = build_system(sc, sc.semantic.model_copy(update={"head_width": 1.0, "decoder_blocks": 1}))
+    with pytest.raises(ValueError, match="differ beyond their classification heads"):
+        with_fresh_head(source, other)

@@ -127,9 +127,12 @@ def with_fresh_head(source: SemanticSystem, target: SemanticSystem) -> None:
         head = {id(v) for v in model.decoder.classifier.weights}
         return [v for v in model.weights if id(v) not in head]
 
-    pairs = list(zip(body(target), body(source), strict=True))
+    ours, theirs = body(target), body(source)
+    pairs = list(zip(ours, theirs))
     bad = [f"{t.path} {tuple(t.shape)} vs {s.path} {tuple(s.shape)}" for t, s in pairs
            if tuple(t.shape) != tuple(s.shape)]
+    if len(ours) != len(theirs):
+        bad.append(f"{len(ours)} vs {len(theirs)} weights")
     if bad:
         raise ValueError(f"the models differ beyond their classification heads: {bad[0]}")
     for t, s in pairs:
