@@ -8,18 +8,21 @@ result (``status: "nan"`` in ``state.json``, one line on stdout), not a crash.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
 EPILOG = """examples:
   python -m linksim run scenarios/umi_4x4.yaml            # results in runs/umi_4x4/
   python -m linksim run scenarios/fig7_bler.yaml --out results/fig7_bler
-  python -m linksim run scenarios/umi_4x4.yaml --quick    # smoke test, < 1 min
+  python -m linksim run scenarios/umi_4x4.yaml --quick    # smoke test, < 1 min, runs/umi_4x4/quick/
+  python -m linksim --verbose validate scenarios/umi_4x4.yaml   # with TensorFlow's start-up lines
   python -m linksim validate scenarios/*.yaml
   python -m linksim list                                  # registered plug-ins
   python -m linksim stats scenarios/umi_4x4.yaml --fft-sizes 32 128
@@ -35,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Link-level simulation of semantic and classical communication over "
                     "3GPP 38.901 multi-user MIMO OFDM (Sionna 1.2 / TensorFlow).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--verbose", action="store_true", default=False, help=_VERBOSE_HELP)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser(
@@ -42,13 +46,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Run every experiment listed in a scenario YAML. Each finished sweep point "
                     "is appended to <out>/<experiment>.csv at once; re-running the same command "
                     "skips finished points (resume). Writes CSV, JSON (config, seeds, versions, "
-                    "wall time) and PNG per experiment.")
+                    "wall time) and PNG per experiment, then prints a summary table: per "
+                    "experiment its kind, the files written, one headline number and the wall "
+                    "time.")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, default=None,
-                     help="output directory (default: runs/<scenario name>)")
+                     help="output directory (default: runs/<scenario name>, with --quick "
+                          "runs/<scenario name>/quick)")
     run.add_argument("--quick", action="store_true",
                      help="small smoke-test version (one curve, 3 points, tiny batches; < 60 s); "
-                          "written to <out>/quick")
+                          "written to --out if given, else to runs/<scenario name>/quick")
     run.add_argument("--only", metavar="NAME", action="append",
                      help="run only the experiment(s) with this name (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -165,7 +172,85 @@ def _parser() -> argparse.ArgumentParser:
     report_t.add_argument("run_dirs", type=Path, nargs="+", help="'linksim train' output directories")
     report_t.add_argument("--out", type=Path, default=Path("results/fig10_training"),
                           help="output directory (default: results/fig10_training)")
+    for cmd in sub.choices.values():  # --verbose also after the command's name
+        cmd.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help=_VERBOSE_HELP)
     return p
+
+
+_VERBOSE_HELP = ("show TensorFlow's start-up lines (CUDA, absl, CPU features) and library "
+                 "warnings, hidden by default")
+
+_LIBRARIES = r"(tensorflow|tf_keras|keras|sionna|absl|jax|h5py)(\.|$)"
+
+
+def quiet_libraries(verbose: bool = False) -> None:
+    """Hide TensorFlow's logging and library warnings (``verbose``: leave everything as it is).
+
+    Call before TensorFlow is imported: ``TF_CPP_MIN_LOG_LEVEL=3`` must be in
+    the environment when its C++ runtime starts. Lines that runtime prints
+    before absl logging is initialised ("All log messages before
+    absl::InitializeLog()", "cudart_stub.cc: Could not find cuda drivers")
+    ignore every environment variable; :func:`_silenced_native_stderr` catches
+    those during the import. Python warnings raised inside TensorFlow, Keras or
+    Sionna are ignored; among them Keras 3.15's ``convert_to_numpy`` calling
+    ``np.array(x)`` on a TF EagerTensor (model.save, weights), whose
+    ``__array__`` lacks NumPy 2's ``copy`` keyword (a DeprecationWarning per
+    call, not linksim's code). linksim's own warnings (skipped images, the
+    data fallback) are kept.
+    """
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", module=_LIBRARIES)
+    warnings.filterwarnings("ignore", message=r"__array__ implementation doesn't accept a copy",
+                            category=DeprecationWarning)
+
+
+@contextlib.contextmanager
+def _silenced_native_stderr(verbose: bool = False) -> Iterator[None]:
+    """Send file descriptor 2 to a temporary file meanwhile; replay it if the block raises.
+
+    TensorFlow's C++ start-up lines bypass Python's ``sys.stderr``, so only
+    the descriptor can catch them. On success they are dropped (and the
+    Python loggers of TensorFlow and absl set to errors only); on an exception
+    (a broken install) everything printed is shown, nothing is hidden.
+    """
+    if verbose:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    ok = False
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+            ok = True
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not ok:
+                sink.seek(0)
+                sys.stderr.write(sink.read().decode(errors="replace"))
+    import logging
+
+    for name in ("tensorflow", "absl", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with contextlib.suppress(ImportError):
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def _load_plugins(verbose: bool = False) -> None:
+    """:func:`linksim.plugins.load_all` (imports TensorFlow, Keras, Sionna) without their start-up noise."""
+    quiet_libraries(verbose)
+    import linksim.plugins
+
+    with _silenced_native_stderr(verbose):
+        linksim.plugins.load_all()
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> str:
@@ -184,10 +269,9 @@ def script_main(run: Callable[[], None]) -> None:
     One line, ``error: ...`` on stderr, exit 2, so the scripts beside the CLI
     treat bad input the way the CLI does.
     """
-    import linksim.plugins
+    _load_plugins(verbose="--verbose" in sys.argv[1:])
     from linksim.config import ConfigError
 
-    linksim.plugins.load_all()
     try:
         run()
     except ConfigError as err:
@@ -196,17 +280,13 @@ def script_main(run: Callable[[], None]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
     warnings.formatwarning = _one_line_warning
     args = _parser().parse_args(argv)
     if args.command in ("train", "bench"):  # before TF is imported; 2x faster CPU convolutions
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     signal.signal(signal.SIGTERM, _terminate)
-    import linksim.plugins
+    _load_plugins(args.verbose)  # the registries the scenario is validated against
     from linksim.config import ConfigError
-
-    linksim.plugins.load_all()  # the registries the scenario is validated against
     try:
         return _COMMANDS[args.command](args)
     except ConfigError as err:
@@ -225,9 +305,9 @@ def _run(args) -> int:
     from linksim.experiments import EXPERIMENTS, quick_version
 
     scenario = load_scenario(args.scenario)
-    out = args.out or Path("runs") / scenario.name
+    out = args.out or Path("runs") / scenario.name / ("quick" if args.quick else "")
     if args.quick:
-        scenario, out = quick_version(scenario), out / "quick"
+        scenario = quick_version(scenario)
     exps = scenario.experiments
     if args.only:
         unknown = set(args.only) - {e.name for e in exps}
@@ -238,10 +318,73 @@ def _run(args) -> int:
     if not exps:
         raise ConfigError(f"{args.scenario}: experiments: the file lists no experiment to run")
     progress = None if args.no_progress else tqdm
+    summary = []
     for exp in exps:
-        files = EXPERIMENTS[exp.kind](scenario, exp, out, progress)
-        print(f"{exp.name}: " + ", ".join(str(f) for f in files))
+        start = time.perf_counter()
+        files = existing_files(EXPERIMENTS[exp.kind](scenario, exp, out, progress))
+        wall = time.perf_counter() - start
+        print(f"{exp.name} written: " + ", ".join(str(f) for f in files))
+        summary.append({"experiment": exp.name, "kind": exp.kind, "files": files,
+                        "headline": headline(exp.kind, out / f"{exp.name}.csv"), "wall_s": wall})
+    print(summary_table(summary, out))
     return 0
+
+
+def existing_files(paths) -> list[Path]:
+    """The paths a runner returned that exist (a figure is skipped when, e.g., the data have no labels)."""
+    return [Path(p) for p in dict.fromkeys(paths) if p is not None and Path(p).is_file()]
+
+
+def headline(kind: str, csv_path: Path) -> str:
+    """One number for an experiment's result CSV (what the summary table shows), or '-'.
+
+    bler: Eb/N0 at BLER 0.1 of the first curve; sscc: the best PSNR over
+    schemes at the highest SNR; semantic: the first model's PSNR at the
+    highest SNR (first sweep point).
+    """
+    from linksim.experiments.plots import ebno_at_bler, group_curves, read_rows
+
+    try:
+        rows = read_rows(csv_path)
+        if not rows:
+            return "-"
+        if kind == "bler":
+            first = (rows[0]["channel"], rows[0]["curve"])
+            x = ebno_at_bler(group_curves(rows)[first])
+            at = "not reached" if x is None else f"{x:.1f} dB"
+            return f"Eb/N0 at BLER 0.1: {at} ({first[1]})"
+        if kind == "sscc":
+            rows = [r for r in rows if r["scheme"] != "capacity"]
+            top = max(float(r["snr_db"]) for r in rows)
+            best = max((r for r in rows if float(r["snr_db"]) == top),
+                       key=lambda r: float(r["psnr_db"]))
+            return (f"best PSNR at SNR {top:g} dB: {float(best['psnr_db']):.2f} dB "
+                    f"({best['codec']}, {best['scheme']})")
+        if kind == "semantic":
+            model, sweep = rows[0]["model"], rows[0]["sweep"]
+            rows = [r for r in rows if r["model"] == model and r["sweep"] == sweep]
+            top = max(rows, key=lambda r: float(r["snr_db"]))
+            return f"PSNR of {model} at SNR {float(top['snr_db']):g} dB: {float(top['psnr_db']):.2f} dB"
+    except (OSError, KeyError, ValueError):
+        pass
+    return "-"
+
+
+def _duration(seconds: float) -> str:
+    minutes, sec = divmod(round(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes else f"{seconds:.1f} s"
+
+
+def summary_table(summary: list[dict], out: Path) -> str:
+    """The table ``run`` prints at the end: experiment, kind, files, headline, wall time."""
+    head = ("experiment", "kind", "files", "headline", "wall time")
+    body = [(s["experiment"], s["kind"], str(len(s["files"])), s["headline"], _duration(s["wall_s"]))
+            for s in summary]
+    widths = [max(len(row[i]) for row in (head, *body)) for i in range(len(head))]
+    lines = [f"summary ({out}):"]
+    for row in (head, *body):
+        lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)
 
 
 def _validate(args) -> int:

@@ -1,32 +1,66 @@
 """Plots made from the result CSV alone, so anyone can re-plot with pandas.
 
-One panel per channel model; colour = MCS, line style = CSI, marker = N_f.
+One panel per channel model; colour = MCS, line style = CSI (solid perfect,
+dashed estimated), marker = N_f. Image figures say in a red footer when their
+pixels are the offline fallback rather than CIFAR-10 (``data.source`` of the
+experiment JSON beside the CSV).
 """
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections import defaultdict
+from fractions import Fraction
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 _STYLES = {"perfect": "-", "estimated": "--"}
 _MARKERS = "os^vD<>p*h"
 
 
-def save_figure(fig, png_path: Path, title: str = "", bottom: float = 0.0) -> Path:
-    """Title, tight layout (leaving ``bottom`` for a figure legend), PNG at 130 dpi, close."""
+def save_figure(fig, png_path: Path, title: str = "", bottom: float = 0.0, footer: str = "") -> Path:
+    """Title, tight layout, an optional red ``footer`` line, PNG at 130 dpi (nothing cut off), close.
+
+    ``bottom`` keeps that fraction of the figure free below the axes; the PNG
+    is saved with ``bbox_inches="tight"``, so legends and footers placed
+    outside the axes are always fully in the file.
+    """
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, bottom, 1, 1))
+    if footer:
+        fig.text(0.5, 0.0, footer, ha="center", va="top", fontsize=8, color="firebrick")
     png_path = Path(png_path)
-    fig.savefig(png_path, dpi=130)
+    fig.savefig(png_path, dpi=130, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
     return png_path
+
+
+FALLBACK_MARK = "fallback, not CIFAR-10"
+"""Part of :data:`linksim.data.samples.SAMPLES_SOURCE`: a data source line containing it is the offline fallback."""
+
+
+def data_source(result_path: Path) -> str | None:
+    """``data.source`` of the experiment JSON beside a result file (``<name>.csv`` -> ``<name>.json``), or None."""
+    path = Path(result_path).with_suffix(".json")
+    try:
+        return json.loads(path.read_text())["data"]["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def data_footer(source: str | None) -> str:
+    """The footer an image figure carries when its pixels are not CIFAR-10 (the offline fallback), else ''."""
+    if source and FALLBACK_MARK in source:
+        return ("data: scikit-image photographs, the offline fallback, NOT CIFAR-10\n"
+                "(set LINKSIM_DATA to a CIFAR-10 copy: README, Data)")
+    return ""
 
 
 def read_rows(csv_path: Path) -> list[dict[str, str]]:
@@ -44,40 +78,110 @@ def group_curves(rows: list[dict[str, str]]) -> dict[tuple[str, str], list[dict[
     return groups
 
 
-def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
-    """Semilog BLER vs Eb/N0, one curve per configuration."""
-    rows = read_rows(csv_path)
+def _mcs_label(qam: int, rate: float) -> str:
+    return f"{qam}QAM r={Fraction(rate).limit_denominator(16)}"
+
+
+def _bler_ylim(rows: list[dict[str, str]]) -> tuple[float, float]:
+    """Log-axis limits: at least two decades (1e-2 .. 1) even when every BLER is 1 or there is one point."""
+    lowest = min((float(r["bler"]) for r in rows if int(r["block_errors"]) > 0), default=1e-2)
+    return 10.0 ** min(math.floor(math.log10(lowest)), -2), 1.1
+
+
+def _ebno_xlim(rows: list[dict[str, str]]) -> tuple[float, float]:
+    """The swept Eb/N0 range, padded; +-2 dB around a single point (so ticks never crowd)."""
+    xs = [float(r["ebno_db"]) for r in rows] or [0.0]
+    lo, hi = min(xs), max(xs)
+    pad = 2.0 if hi - lo < 1e-9 else max(0.5, 0.04 * (hi - lo))
+    return lo - pad, hi + pad
+
+
+def bler_figure(rows: list[dict[str, str]], title: str = ""):
+    """The BLER figure of :func:`plot_bler` (returned open, for tests); ``rows`` as in the CSV.
+
+    One panel per channel model. When MCS, CSI and N_f tell the curves of a
+    panel apart (the usual sweep), colour = MCS, line style = CSI (solid
+    perfect, dashed estimated), marker = N_f, explained by two small legends
+    inside the last panel; otherwise one legend entry per curve below the
+    panels. Points without a block error sit as hollow triangles on the axis
+    floor (BLER 0 has no place on a log axis).
+    """
     groups = group_curves(rows)
     channels = list(dict.fromkeys(r["channel"] for r in rows))  # in sweep order
     mcs_values = sorted({(int(p[0]["qam"]), float(p[0]["rate"])) for p in groups.values()})
     ffts = sorted({int(p[0]["fft_size"]) for p in groups.values()})
+    order = list(_STYLES)
+    csis = sorted({p[0]["csi"] for p in groups.values()},
+                  key=lambda c: (order.index(c) if c in order else len(order), c))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(channels), figsize=(5.2 * len(channels), 5.6),
+
+    def identity(p0):
+        return int(p0["qam"]), float(p0["rate"]), p0["csi"], int(p0["fft_size"])
+
+    factorized = all(
+        len({identity(p[0]) for (c, _), p in groups.items() if c == ch})
+        == sum(1 for (c, _) in groups if c == ch) for ch in channels)
+    ylim, xlim = _bler_ylim(rows), _ebno_xlim(rows)
+    fig, axes = plt.subplots(1, len(channels), figsize=(5.2 * len(channels), 4.6),
                              squeeze=False, sharey=True)
+    any_clean = False
     for ax, ch in zip(axes[0], channels):
         for (c, label), pts in sorted(groups.items()):
             if c != ch:
                 continue
             p0 = pts[0]
-            x = [float(r["ebno_db"]) for r in pts if int(r["block_errors"]) > 0]
-            y = [float(r["bler"]) for r in pts if int(r["block_errors"]) > 0]
-            ax.semilogy(
-                x, y,
+            style = dict(
                 color=colors[mcs_values.index((int(p0["qam"]), float(p0["rate"]))) % len(colors)],
                 linestyle=_STYLES.get(p0["csi"], ":"),
-                marker=_MARKERS[ffts.index(int(p0["fft_size"])) % len(_MARKERS)],
-                markersize=4, label=label.replace(f"model={ch}, ", ""),
-            )
+                marker=_MARKERS[ffts.index(int(p0["fft_size"])) % len(_MARKERS)])
+            hit = [r for r in pts if int(r["block_errors"]) > 0]
+            ax.semilogy([float(r["ebno_db"]) for r in hit], [float(r["bler"]) for r in hit],
+                        markersize=4, label=label.replace(f"model={ch}, ", ""), **style)
+            clean = [float(r["ebno_db"]) for r in pts if int(r["block_errors"]) == 0]
+            if clean:
+                any_clean = True
+                ax.plot(clean, [ylim[0]] * len(clean), linestyle="none", marker="v", markersize=6,
+                        markerfacecolor="none", color=style["color"], clip_on=False)
         ax.set_title(ch.upper())
         ax.set_xlabel("Eb/N0 [dB]")
         ax.grid(True, which="both", alpha=0.3)
-        lowest = min((float(r["bler"]) for r in rows if int(r["block_errors"]) > 0), default=1e-3)
-        ax.set_ylim(bottom=10 ** math.floor(math.log10(lowest)), top=1.05)
+        ax.set_ylim(*ylim)
+        ax.set_xlim(*xlim)
     axes[0][0].set_ylabel("BLER")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    rows_of_legend = math.ceil(len(labels) / 4)
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
-    return save_figure(fig, png_path, title, bottom=0.045 * rows_of_legend + 0.02)
+    if title:
+        fig.suptitle(title)
+    last = axes[0][-1]
+    if factorized:
+        mcs_handles = [Line2D([], [], color=colors[i % len(colors)], linewidth=2)
+                       for i in range(len(mcs_values))]
+        first = last.legend(mcs_handles, [_mcs_label(q, r) for q, r in mcs_values], title="MCS",
+                            loc="upper right", fontsize=7, title_fontsize=7, framealpha=0.9)
+        last.add_artist(first)
+        handles = [Line2D([], [], color="k", linestyle=_STYLES.get(c, ":"), linewidth=1.5)
+                   for c in csis]
+        labels = [f"CSI {c}" for c in csis]
+        handles += [Line2D([], [], color="k", linestyle="none",
+                           marker=_MARKERS[i % len(_MARKERS)], markersize=4)
+                    for i in range(len(ffts))]
+        labels += [f"N_f = {f}" for f in ffts]
+        if any_clean:
+            handles.append(Line2D([], [], color="k", linestyle="none", marker="v",
+                                  markerfacecolor="none", markersize=6))
+            labels.append("no block error")
+        last.legend(handles, labels, loc="lower left", fontsize=7, framealpha=0.9,
+                    handlelength=2.6)
+    else:
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.tight_layout()
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=max(1, min(len(labels), 2 * len(channels))), fontsize=7, frameon=False)
+    return fig
+
+
+def plot_bler(csv_path: Path, png_path: Path, title: str = "") -> Path:
+    """Semilog BLER vs Eb/N0, one curve per configuration (:func:`bler_figure`)."""
+    fig = bler_figure(read_rows(csv_path))
+    return save_figure(fig, png_path, title)
 
 
 def ebno_at_bler(pts: list[dict[str, str]], target: float = 0.1, z: float = 0.0) -> float | None:
@@ -138,6 +242,8 @@ def plot_psnr(csv_path: Path, png_path: Path, title: str = "") -> Path:
 
     Colour = MCS; black dashed = capacity bound; thick grey = best MCS per SNR.
     The 0 dB points are lost images (seed 003's rule), which shows the cliff.
+    A red footer says so when the images were the offline fallback (the JSON
+    beside ``csv_path``).
     """
     rows = read_rows(csv_path)
     sweeps = list(dict.fromkeys(r["sweep"] for r in rows))
@@ -169,4 +275,4 @@ def plot_psnr(csv_path: Path, png_path: Path, title: str = "") -> Path:
             if j == 0:
                 ax.set_ylabel("mean PSNR [dB] (lost = 0 dB)")
     axes[0][-1].legend(fontsize=7, loc="upper left")
-    return save_figure(fig, png_path, title)
+    return save_figure(fig, png_path, title, footer=data_footer(data_source(csv_path)))

@@ -9,7 +9,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from linksim.experiments.plots import psnr_envelope, read_rows, save_figure  # noqa: E402
+from linksim.experiments.plots import (  # noqa: E402
+    data_footer,
+    data_source,
+    psnr_envelope,
+    read_rows,
+    save_figure,
+)
 
 
 def _panels(rows: list[dict[str, str]]):
@@ -55,13 +61,19 @@ def plot_semantic_psnr(csv_path: Path, png_path: Path, baseline_csv: Path | None
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("mean PSNR [dB]")
     axes[-1].legend(fontsize=7, loc="best")
-    return save_figure(fig, png_path, title)
+    return save_figure(fig, png_path, title, footer=data_footer(data_source(csv_path)))
 
 
 def plot_semantic_accuracy(csv_path: Path, png_path: Path, title: str = "") -> Path:
-    """Classification accuracy of the UE decoders' heads vs SNR (Fig. 11)."""
+    """Classification accuracy of the UE decoders' heads vs SNR (Fig. 11).
+
+    Unlabelled images (the offline fallback) have no accuracy: then nothing is
+    written and any stale ``png_path`` of an earlier run is removed, so the
+    returned path exists only when the figure does.
+    """
     rows = [r for r in read_rows(csv_path) if r["accuracy"] != ""]
     if not rows:
+        Path(png_path).unlink(missing_ok=True)
         return Path(png_path)
     sweeps, fig, axes = _panels(rows)
     for ax, sweep in zip(axes, sweeps):
@@ -71,12 +83,17 @@ def plot_semantic_accuracy(csv_path: Path, png_path: Path, title: str = "") -> P
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("classification accuracy [%]")
     axes[-1].legend(fontsize=7)
-    return save_figure(fig, png_path, title)
+    return save_figure(fig, png_path, title, footer=data_footer(data_source(csv_path)))
 
 
 def plot_visual(originals: np.ndarray, labels: np.ndarray | None, shots: list[dict],
-                class_names: tuple[str, ...], png_path: Path, title: str = "") -> Path:
+                class_names: tuple[str, ...], png_path: Path, title: str = "",
+                source: str | None = None) -> Path:
     """Grid: a row per user, the original then one reconstruction per SNR (Fig. 12).
+
+    Each reconstruction says its channel SNR and its PSNR ("SNR 7 dB · PSNR
+    26.1 dB") and the predicted class by name; without class names (the
+    offline fallback is unlabelled) class lines are left out.
 
     Parameters
     ----------
@@ -85,22 +102,34 @@ def plot_visual(originals: np.ndarray, labels: np.ndarray | None, shots: list[di
     shots : list of dict
         Per SNR: ``snr_db``, ``images`` [K, 32, 32, 3] uint8, ``psnr_db`` [K],
         ``predicted`` [K] class indices.
+    class_names : tuple of str
+        Name per class index; empty: no class lines.
+    source : str or None
+        The data source line; None reads ``data.source`` of the experiment
+        JSON beside the figure (``<name>_visual.png`` -> ``<name>.json``). A
+        red footer marks the offline fallback.
     """
+    if source is None:
+        png = Path(png_path)
+        source = data_source(png.with_name(png.stem.removesuffix("_visual") + ".json"))
+    named = bool(class_names)
+
     def name(i: int) -> str:
-        return class_names[i] if class_names else str(i)
+        return class_names[int(i)] if 0 <= int(i) < len(class_names) else f"class {int(i)}"
 
     k = len(originals)
-    fig, axes = plt.subplots(k, 1 + len(shots), figsize=(1.9 * (1 + len(shots)), 2.1 * k),
+    fig, axes = plt.subplots(k, 1 + len(shots), figsize=(2.0 * (1 + len(shots)), 2.2 * k),
                              squeeze=False)
     for u in range(k):
         axes[u][0].imshow(originals[u])
-        axes[u][0].set_title(f"user {u + 1}: original" + (f"\n{name(labels[u])}" if labels is not None
-                                                          else ""), fontsize=8)
+        truth = f"\n{name(labels[u])}" if named and labels is not None else ""
+        axes[u][0].set_title(f"user {u + 1}: original{truth}", fontsize=8)
         for j, shot in enumerate(shots, start=1):
             axes[u][j].imshow(shot["images"][u])
-            axes[u][j].set_title(f"{shot['snr_db']:g} dB: {shot['psnr_db'][u]:.1f} dB\n"
-                                 f"pred. {name(shot['predicted'][u])}", fontsize=8)
+            guess = f"\npred. {name(shot['predicted'][u])}" if named else ""
+            axes[u][j].set_title(f"SNR {shot['snr_db']:g} dB \u00b7 PSNR {shot['psnr_db'][u]:.1f} dB"
+                                 f"{guess}", fontsize=8)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    return save_figure(fig, png_path, title)
+    return save_figure(fig, png_path, title, footer=data_footer(source))
