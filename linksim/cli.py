@@ -20,10 +20,10 @@ from pathlib import Path
 
 EPILOG = """examples:
   python -m linksim run scenarios/umi_4x4.yaml            # results in runs/umi_4x4/
-  python -m linksim run scenarios/fig7_bler.yaml --out results/fig7_bler
+  python -m linksim run scenarios/seed003/fig7_bler.yaml --out results/fig7_bler
   python -m linksim run scenarios/umi_4x4.yaml --quick    # smoke test, < 1 min, runs/umi_4x4/quick/
   python -m linksim --verbose validate scenarios/umi_4x4.yaml   # with TensorFlow's start-up lines
-  python -m linksim validate scenarios/*.yaml
+  python -m linksim validate scenarios/*.yaml scenarios/*/*.yaml
   python -m linksim list                                  # registered plug-ins
   python -m linksim stats scenarios/umi_4x4.yaml --fft-sizes 32 128
   python -m linksim bench                                 # throughput benchmarks
