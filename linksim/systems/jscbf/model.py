@@ -51,6 +51,7 @@ import tensorflow as tf
 
 from linksim.config import ConfigError, Scenario
 from linksim.nn.channel import ChannelSampler, OFDMChannel
+from linksim.nn.losses import ms_ssim
 from linksim.nn.power import clip_energy, unit_mean_power
 from linksim.nn.scenario_layer import scenario_config
 from linksim.phy.precoding import transmit_power
@@ -254,16 +255,7 @@ class JSCBFSystem(keras.Model):
         if self.no_channel:                                                   # pre-training
             y = tf.transpose(w_s, [0, 2, 1, 3])                               # [B, K, N_c, Q]
         else:
-            hn = tf.transpose(h_hat, [0, 2, 1, 3])                            # [B, N_c, K, N_t]
-            if self.variant.model_driven == "unfolded":
-                f_bb = self.model_bf(hn, no, csi)                             # [B, N_c, N_t, K]
-            else:
-                f_bb = classical_rzf(hn, no, self.power)
-            x = tf.matmul(f_bb, w_s)                                          # X_m [B, N_c, N_t, Q]
-            if self.variant.data_driven:
-                x = self.merge(self.data_bf(w_s), x)                          # X_c, eq. 28
-            x = clip_energy(x, q * nc * self.power, axes=[1, 2, 3])           # eq. 29
-            x = tf.transpose(x, [0, 2, 3, 1])[:, None]                        # [B, 1, N_t, Q, N_c]
+            x = self.beamform(w_s, h_hat, no, csi)                            # [B, 1, N_t, Q, N_c]
             y = self.channel(x, h[..., :q, :], no)                            # [B, K, Q, N_c]
             y = tf.transpose(y, [0, 1, 3, 2])                                 # [B, K, N_c, Q]
         y = tf.reshape(y, [-1, nc, q])
@@ -271,15 +263,36 @@ class JSCBFSystem(keras.Model):
         return {"reconstruction": tf.reshape(images_hat, [-1, k, s, s, 3]),
                 "logits": tf.zeros([tf.shape(images)[0], k, self.num_classes])}
 
+    def beamform(self, w_s: tf.Tensor, h_hat: tf.Tensor, no: tf.Tensor,
+                 csi: tf.Tensor | None) -> tf.Tensor:
+        """Hybrid beamforming and power normalisation (steps 5-6).
+
+        Input: w_s [B, N_c, K, Q] complex; h_hat [B, K, N_c, N_t] complex; no [B];
+        csi [B, N_c, csi_dim] (None without fusion).
+        Output: x [B, 1, N_t, Q, N_c], tf.complex64 (OFDMChannel's layout),
+        ||x||_F^2 <= Q N_c P_re per slot.
+        """
+        k, nc, m, q = self.dims
+        hn = tf.transpose(h_hat, [0, 2, 1, 3])                                # [B, N_c, K, N_t]
+        if self.variant.model_driven == "unfolded":
+            f_bb = self.model_bf(hn, no, csi)                                 # [B, N_c, N_t, K]
+        else:
+            f_bb = classical_rzf(hn, no, self.power)
+        x = tf.matmul(f_bb, w_s)                                              # X_m [B, N_c, N_t, Q], eq. 27
+        if self.variant.data_driven:
+            x = self.merge(self.data_bf(w_s), x)                              # X_c, eq. 28
+        x = clip_energy(x, q * nc * self.power, axes=[1, 2, 3])               # eq. 29
+        return tf.transpose(x, [0, 2, 3, 1])[:, None]
+
     # ----------------------------------------------------------------------------- training
     def semantic_loss(self, images: tf.Tensor, reconstruction: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """(loss, mse): MSE, or MSE + ms_ssim_weight (1 - MS-SSIM) (3 scales, 3 x 3 windows: 32 x 32 images)."""
+        """(loss, mse): MSE, or MSE + ms_ssim_weight (1 - MS-SSIM) (:func:`linksim.nn.losses.ms_ssim`, 3 scales)."""
         mse = tf.reduce_mean(tf.square(images - reconstruction))
         if self.cfg.loss == "mse":
             return mse, mse
         s = self.cfg.image_size
         a, b = tf.reshape(images, [-1, s, s, 3]), tf.reshape(reconstruction, [-1, s, s, 3])
-        ms = tf.image.ssim_multiscale(a, b, 1.0, power_factors=(0.2, 0.4, 0.4), filter_size=3)
+        ms = ms_ssim(a, b)
         return mse + self.cfg.ms_ssim_weight * (1.0 - tf.reduce_mean(ms)), mse
 
     def _draw_and_forward(self, data, training: bool):
