@@ -37,6 +37,8 @@ class JSCBFConfig(SemanticConfig):
 
     system: str = "jscbf"
     model: str = "jscbf"
+    batch_size: int = Field(16, ge=1, le=4096, description="slots per batch, K images each (the "
+                                                          "paper: 16)")
     num_symbols: int = arch_field(2, shapes_weights=True, label="Q={}", ge=1, le=128,
                                   description="Q: OFDM symbols per image (latent N_c x Q complex "
                                               "per user; 2 keeps the paper's 1/24 ratio on "

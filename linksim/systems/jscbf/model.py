@@ -222,7 +222,7 @@ class JSCBFSystem(keras.Model):
     def build(self, inputs_shape=None) -> None:
         """Create every weight by one forward pass (with the channel, also in pre-training mode)."""
         k, nc, m, q = self.dims
-        s, sym = self.cfg.image_size, self.scenario.ofdm.num_ofdm_symbols
+        s, sym = self.cfg.image_size, max(q, self.scenario.ofdm.num_ofdm_symbols)
         h = tf.cast(tf.eye(k, m), tf.complex64)[None, :, None, None, :, None, None]
         mode, self.no_channel = self.no_channel, False
         self.call({"images": tf.zeros([1, k, s, s, 3]), "h": tf.broadcast_to(h, [1, k, 1, 1, m, sym, nc]),
