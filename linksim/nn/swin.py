@@ -1,0 +1,319 @@
+"""Swin Transformer blocks (Liu et al. 2021) as Keras 3 layers: windows, shifted windows, merging, splitting.
+
+Written for linksim from the Swin paper's equations (read the public Swin and
+WITT implementations only to understand them; no code copied). Shared by the
+seed-000 JSCBF system (image semantic encoder/decoder) and, later, seed 002.
+
+Feature maps stay in the channels-last image layout [batch, H, W, C]
+throughout; attention reshapes them into windows internally.
+
+- :func:`window_partition` / :func:`window_reverse`: [B, H, W, C] <-> windows
+  [B * nW, w*w, C];
+- :func:`shifted_window_mask`: the additive attention mask of SW-MSA, which
+  keeps tokens that the cyclic shift brought together from different image
+  regions from attending to each other;
+- :func:`relative_position_index`: index into the (2w-1)^2 relative-position
+  bias table for every pair of tokens of a window;
+- :class:`PatchEmbedding` (patch partition + linear embedding),
+  :class:`WindowAttention` (W-MSA with relative position bias, optional mask),
+  :class:`SwinBlock` (LN, (S)W-MSA, residual, LN, MLP, residual),
+  :class:`SwinStage` (``depth`` blocks, alternating W-MSA / SW-MSA),
+  :class:`PatchMerging` (2x2 neighbours concatenated -> LN -> linear; the
+  encoder's downsampling), :class:`PatchSplitting` (linear -> 2x2 neighbours
+  -> LN; the decoder's upsampling, the inverse of merging, "patch
+  expanding"), :class:`PatchUnembedding` (linear de-embedding to pixels).
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+MASK_VALUE = -100.0
+"""Added to the attention logits of token pairs that must not attend (softmax weight ~ e^-100)."""
+
+
+def window_partition(x: tf.Tensor, window: int) -> tf.Tensor:
+    """Non-overlapping ``window`` x ``window`` windows of a feature map.
+
+    Input: x [B, H, W, C] (H, W multiples of ``window``).
+    Output: [B * (H/w) * (W/w), w*w, C], windows in row-major order, tokens
+    row-major inside each window.
+    """
+    shape = tf.shape(x)
+    b, h, w_, c = shape[0], shape[1], shape[2], x.shape[-1]
+    x = tf.reshape(x, [b, h // window, window, w_ // window, window, c])
+    x = tf.transpose(x, [0, 1, 3, 2, 4, 5])
+    return tf.reshape(x, [-1, window * window, c])
+
+
+def window_reverse(windows: tf.Tensor, window: int, height: int, width: int) -> tf.Tensor:
+    """Inverse of :func:`window_partition`.
+
+    Input: windows [B * nW, w*w, C]; height, width of the feature map.
+    Output: x [B, height, width, C].
+    """
+    c = windows.shape[-1]
+    nh, nw = height // window, width // window
+    x = tf.reshape(windows, [-1, nh, nw, window, window, c])
+    x = tf.transpose(x, [0, 1, 3, 2, 4, 5])
+    return tf.reshape(x, [-1, height, width, c])
+
+
+def relative_position_index(window: int) -> np.ndarray:
+    """[w*w, w*w] int32: index of (dy + w - 1) * (2w - 1) + (dx + w - 1) for every token pair."""
+    coords = np.stack(np.meshgrid(np.arange(window), np.arange(window), indexing="ij")).reshape(2, -1)
+    rel = coords[:, :, None] - coords[:, None, :] + (window - 1)           # [2, w*w, w*w]
+    return (rel[0] * (2 * window - 1) + rel[1]).astype(np.int32)
+
+
+def shifted_window_mask(height: int, width: int, window: int, shift: int) -> np.ndarray:
+    """Additive SW-MSA mask [nW, w*w, w*w], float32: 0 within a region, :data:`MASK_VALUE` across.
+
+    After the cyclic shift by ``-shift`` the last windows of each row/column
+    hold tokens of up to 3 x 3 different regions of the original map (the
+    wrapped-around border); tokens of different regions get the mask value.
+    ``shift`` 0: all zeros (plain W-MSA).
+    """
+    labels = np.zeros((height, width), np.int32)
+    if shift:
+        cuts = (slice(0, -window), slice(-window, -shift), slice(-shift, None))
+        region = 0
+        for hs in cuts:
+            for ws in cuts:
+                labels[hs, ws] = region
+                region += 1
+    win = labels.reshape(height // window, window, width // window, window)
+    win = win.transpose(0, 2, 1, 3).reshape(-1, window * window)          # [nW, w*w]
+    return np.where(win[:, :, None] == win[:, None, :], 0.0, MASK_VALUE).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable("linksim")
+class PatchEmbedding(keras.layers.Layer):
+    """Patch partition + linear embedding: every ``patch`` x ``patch`` pixel block -> ``dim`` features, LN.
+
+    Input: images [B, H, W, 3], tf.float32.
+    Output: [B, H/patch, W/patch, dim], tf.float32.
+    """
+
+    def __init__(self, patch: int, dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.patch, self.dim = patch, dim
+        # a stride-p convolution with a p x p kernel is exactly a linear map of each flattened patch
+        self.proj = keras.layers.Conv2D(dim, patch, strides=patch, name="proj")
+        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return self.norm(self.proj(x))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "patch": self.patch, "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable("linksim")
+class PatchUnembedding(keras.layers.Layer):
+    """Linear de-embedding: every token -> a ``patch`` x ``patch`` block of ``channels`` pixel values.
+
+    Input: [B, h, w, C], tf.float32.
+    Output: [B, h * patch, w * patch, channels], tf.float32 (no activation).
+    """
+
+    def __init__(self, patch: int, channels: int = 3, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.patch, self.channels = patch, channels
+        self.proj = keras.layers.Dense(patch * patch * channels, name="proj")
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.nn.depth_to_space(self.proj(x), self.patch)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "patch": self.patch, "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable("linksim")
+class WindowAttention(keras.layers.Layer):
+    """Window multi-head self-attention with a learned relative position bias (Swin eq. 4).
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(d) + B + mask) V inside every
+    window, B[i, j] = table[index(i, j)] per head (:func:`relative_position_index`).
+
+    Parameters
+    ----------
+    dim : int
+        Channels C (a multiple of ``heads``).
+    heads : int
+        Attention heads.
+    window : int
+        Window side w.
+
+    Input
+    -----
+    x : [B * nW, w*w, C], tf.float32
+        Windows (:func:`window_partition`).
+    attn_mask : None or [nW, w*w, w*w], tf.float32
+        Additive mask (:func:`shifted_window_mask`), the same for every image.
+
+    Output
+    ------
+    y : [B * nW, w*w, C], tf.float32
+    """
+
+    def __init__(self, dim: int, heads: int, window: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not a multiple of heads {heads}")
+        self.dim, self.heads, self.window = dim, heads, window
+        self.qkv = keras.layers.Dense(3 * dim, name="qkv")
+        self.proj = keras.layers.Dense(dim, name="proj")
+        self._index = relative_position_index(window).reshape(-1)
+
+    def build(self, input_shape) -> None:
+        self.bias_table = self.add_weight(
+            shape=((2 * self.window - 1) ** 2, self.heads), name="relative_position_bias",
+            initializer=keras.initializers.TruncatedNormal(stddev=0.02))
+        self.qkv.build(input_shape)
+        self.proj.build(tuple(input_shape[:-1]) + (self.dim,))
+
+    def call(self, x: tf.Tensor, attn_mask: tf.Tensor | None = None) -> tf.Tensor:
+        n = self.window * self.window
+        hd = self.dim // self.heads
+        qkv = tf.reshape(self.qkv(x), [-1, n, 3, self.heads, hd])
+        qkv = tf.transpose(qkv, [2, 0, 3, 1, 4])                             # [3, B*nW, h, n, hd]
+        q, k, v = qkv[0] * (hd ** -0.5), qkv[1], qkv[2]
+        logits = tf.matmul(q, k, transpose_b=True)                            # [B*nW, h, n, n]
+        bias = tf.gather(self.bias_table, self._index)                        # [n*n, h]
+        logits += tf.transpose(tf.reshape(bias, [n, n, self.heads]), [2, 0, 1])[None]
+        if attn_mask is not None:
+            nw = attn_mask.shape[0]
+            logits = tf.reshape(logits, [-1, nw, self.heads, n, n]) + attn_mask[None, :, None]
+            logits = tf.reshape(logits, [-1, self.heads, n, n])
+        out = tf.matmul(tf.nn.softmax(logits, axis=-1), v)                   # [B*nW, h, n, hd]
+        out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [-1, n, self.dim])
+        return self.proj(out)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dim": self.dim, "heads": self.heads, "window": self.window}
+
+
+@keras.saving.register_keras_serializable("linksim")
+class SwinBlock(keras.layers.Layer):
+    """One Swin block: x + (S)W-MSA(LN(x)), then x + MLP(LN(x)) (Swin eq. 3).
+
+    ``shift`` > 0 makes it an SW-MSA block: the map is rolled by -shift before
+    the window attention (with :func:`shifted_window_mask`) and back after.
+    A window as large as the map is clipped to it and not shifted (Swin's rule).
+
+    Parameters
+    ----------
+    dim, heads, window : int
+        As :class:`WindowAttention`.
+    resolution : (int, int)
+        Feature map size (H, W), multiples of the window.
+    shift : int
+        Cyclic shift (0: W-MSA; Swin uses window // 2).
+    mlp_ratio : float
+        MLP hidden width / dim.
+
+    Input: x [B, H, W, C], tf.float32.  Output: [B, H, W, C], tf.float32.
+    """
+
+    def __init__(self, dim: int, heads: int, window: int, resolution: tuple[int, int],
+                 shift: int = 0, mlp_ratio: float = 4.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        resolution = (int(resolution[0]), int(resolution[1]))
+        if min(resolution) <= window:
+            window, shift = min(resolution), 0
+        if resolution[0] % window or resolution[1] % window:
+            raise ValueError(f"feature map {resolution} is not a multiple of the window {window}")
+        self.dim, self.heads, self.window, self.shift = dim, heads, window, shift
+        self.resolution, self.mlp_ratio = resolution, mlp_ratio
+        self.norm1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm1")
+        self.attn = WindowAttention(dim, heads, window, name="attn")
+        self.norm2 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm2")
+        hidden = int(dim * mlp_ratio)
+        self.fc1 = keras.layers.Dense(hidden, activation="gelu", name="fc1")
+        self.fc2 = keras.layers.Dense(dim, name="fc2")
+        self._mask = (tf.constant(shifted_window_mask(*resolution, window, shift))
+                      if shift else None)
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        h, w = self.resolution
+        y = self.norm1(x)
+        if self.shift:
+            y = tf.roll(y, shift=[-self.shift, -self.shift], axis=[1, 2])
+        y = self.attn(window_partition(y, self.window), self._mask)
+        y = window_reverse(y, self.window, h, w)
+        if self.shift:
+            y = tf.roll(y, shift=[self.shift, self.shift], axis=[1, 2])
+        x = x + y
+        return x + self.fc2(self.fc1(self.norm2(x)))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dim": self.dim, "heads": self.heads,
+                "window": self.window, "resolution": self.resolution, "shift": self.shift,
+                "mlp_ratio": self.mlp_ratio}
+
+
+@keras.saving.register_keras_serializable("linksim")
+class SwinStage(keras.layers.Layer):
+    """``depth`` Swin blocks at one resolution, W-MSA and SW-MSA (shift window // 2) alternating.
+
+    Input: x [B, H, W, dim], tf.float32.  Output: [B, H, W, dim], tf.float32.
+    """
+
+    def __init__(self, dim: int, depth: int, heads: int, window: int,
+                 resolution: tuple[int, int], mlp_ratio: float = 4.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dim, self.depth, self.heads, self.window = dim, depth, heads, window
+        self.resolution, self.mlp_ratio = tuple(resolution), mlp_ratio
+        self.blocks = [SwinBlock(dim, heads, window, resolution, shift=(window // 2) * (i % 2),
+                                 mlp_ratio=mlp_ratio, name=f"block{i}") for i in range(depth)]
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dim": self.dim, "depth": self.depth, "heads": self.heads,
+                "window": self.window, "resolution": self.resolution, "mlp_ratio": self.mlp_ratio}
+
+
+@keras.saving.register_keras_serializable("linksim")
+class PatchMerging(keras.layers.Layer):
+    """Downsampling by 2: each 2 x 2 token neighbourhood concatenated (4C), LN, linear to ``dim``.
+
+    Input: x [B, H, W, C], tf.float32 (H, W even).  Output: [B, H/2, W/2, dim], tf.float32.
+    """
+
+    def __init__(self, dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dim = dim
+        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+        self.reduction = keras.layers.Dense(dim, use_bias=False, name="reduction")
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return self.reduction(self.norm(tf.nn.space_to_depth(x, 2)))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable("linksim")
+class PatchSplitting(keras.layers.Layer):
+    """Upsampling by 2, the inverse of :class:`PatchMerging`: linear to 4 ``dim``, each token -> 2 x 2 tokens, LN.
+
+    Input: x [B, H, W, C], tf.float32.  Output: [B, 2H, 2W, dim], tf.float32.
+    """
+
+    def __init__(self, dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dim = dim
+        self.expand = keras.layers.Dense(4 * dim, use_bias=False, name="expand")
+        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return self.norm(tf.nn.depth_to_space(self.expand(x), 2))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dim": self.dim}
