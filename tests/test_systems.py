@@ -9,6 +9,7 @@ import pytest
 
 from conftest import make_scenario
 from linksim.config import ConfigError, load_scenario
+from linksim.config.schema import SemanticConfig
 from linksim.registry import SYSTEMS
 from linksim.systems.checkpoints import STATE_VERSION, find_weights, migrate_state
 from linksim.systems.scenario_adaptive import ARCHITECTURE, ScenarioAdaptiveConfig
@@ -54,6 +55,14 @@ def test_lower_layers_never_import_upper_ones(layer):
         assert not bad, f"{path.relative_to(ROOT)} imports linksim.{sorted(bad)}"
 
 
+def test_every_system_is_registered_with_its_link_and_variants():
+    assert list(SYSTEMS) == ["scenario_adaptive", "jscbf"]
+    for name in SYSTEMS:
+        system = SYSTEMS[name]
+        assert system.name == name and len(system.variants) >= 2
+        assert issubclass(system.config, SemanticConfig)
+
+
 def test_seed_003_is_a_registered_system_with_its_variants():
     system = SYSTEMS["scenario_adaptive"]
     assert system.link == "mu_mimo_downlink" and system.config is ScenarioAdaptiveConfig
@@ -63,11 +72,12 @@ def test_seed_003_is_a_registered_system_with_its_variants():
 
 def test_the_architecture_lists_derive_from_the_config_fields():
     assert ARCHITECTURE.keys == ("encoder_width", "decoder_width", "latent", "decoder_blocks",
-                                 "pixel_path", "csi_error", "ce_weight")
+                                 "pixel_path", "csi_error", "head_width", "ce_weight")
     assert ARCHITECTURE.weight_shaping == ("encoder_width", "decoder_width", "latent",
-                                           "decoder_blocks", "pixel_path")
+                                           "decoder_blocks", "pixel_path", "head_width")
     assert ARCHITECTURE.growable == {"encoder_width": "double", "decoder_width": "double",
-                                     "decoder_blocks": "more", "pixel_path": "add"}
+                                     "decoder_blocks": "more", "pixel_path": "add",
+                                     "head_width": "fresh"}
     assert ARCHITECTURE.label({"latent": "conv", "decoder_blocks": 8, "pixel_path": True,
                                "ce_weight": 0.001}) == ["latent=conv", "decoder_blocks=8",
                                                        "pixel_path"]
