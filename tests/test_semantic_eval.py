@@ -13,7 +13,7 @@ from conftest import make_scenario
 from linksim.cli import main
 from linksim.config import MCS, ConfigError, SemanticExperiment
 from linksim.experiments import semantic_eval
-from linksim.experiments.sscc import realisation_seed
+from linksim.experiments.slots import realisation_seed
 from linksim.experiments.train import train
 from linksim.phy.link import DownlinkLink
 

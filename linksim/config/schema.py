@@ -349,7 +349,7 @@ class ImageExperiment(Strict):
     Two experiments of a scenario with equal ``data``, ``split``,
     ``num_images``, ``data_seed`` and ``batch_size`` send the same images in
     the same slots over the same channel realisations at every common SNR
-    (:func:`linksim.experiments.sscc.realisation_seed`), which is what makes
+    (:func:`linksim.experiments.slots.realisation_seed`), which is what makes
     the semantic models and the SSCC baselines comparable point by point.
     ``snr_db`` is the SNR per resource element, 1 / N0 with the transmit
     power of ``precoder.power`` (see :mod:`linksim.phy.sinr`), not Eb/N0.

@@ -6,4 +6,4 @@ Every loader returns an :class:`ImageSet` of uint8 images [N, S, S, 3] (S = ``im
 from linksim.data.images import IMAGE_SHAPE, IMAGE_SIZE, DataError, DataWarning, ImageSet, select_subset
 from linksim.data.loader import ENV_VAR, load_images
 
-__all__ = ["ENV_VAR", "IMAGE_SHAPE", "DataError", "DataWarning", "ImageSet", "load_images", "select_subset"]
+__all__ = ["ENV_VAR", "IMAGE_SHAPE", "IMAGE_SIZE", "DataError", "DataWarning", "ImageSet", "load_images", "select_subset"]

@@ -3,9 +3,11 @@
 For each curve (one combination of the experiment's ``sweep`` values and one
 MCS) and each Eb/N0 point, batches of slots are simulated until
 ``target_block_errors`` block errors or ``max_blocks`` blocks. A block is one
-user's LDPC codeword in one slot. Each finished point is appended to the CSV
-immediately, with its own derived seed, so results are reproducible point by
-point and an interrupted sweep resumes where it stopped.
+user's LDPC codeword in one slot. The sweep engine
+(:mod:`linksim.experiments.engine`) runs :class:`BLERSweep`: each finished
+point is appended to the CSV immediately, with its own derived seed, so
+results are reproducible point by point and an interrupted sweep resumes
+where it stopped.
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ import sionna
 import tensorflow as tf
 
 from linksim.config import MCS, BLERExperiment, Scenario, expand_sweep, sweep_label, with_overrides
-from linksim.experiments.provenance import derived_seed, provenance, stable_hash
-from linksim.experiments.results import ResultTable, write_json
+from linksim.experiments.engine import Point, SweepKind, run_sweep
+from linksim.experiments.provenance import provenance, stable_hash
+from linksim.experiments.results import ResultTable  # noqa: F401  (tests read tables through here)
 from linksim.phy.link import build_link
 from linksim.runtime import compiled
 
@@ -86,61 +89,63 @@ class ErrorCounter:
         return bit_errors, block_errors
 
 
+class BLERSweep(SweepKind):
+    """The BLER experiment as a :class:`~linksim.experiments.engine.SweepKind`.
+
+    Points: every curve (:func:`curves`) at every Eb/N0, each with its own
+    seed ``derived_seed(scenario.seed, curve_hash, ebno_db)``; a curve stops
+    after its first point with no block error or BLER < ``min_bler``.
+    """
+
+    columns = COLUMNS
+    x_key = "ebno_db"
+
+    def __init__(self, scenario: Scenario, exp: BLERExperiment):
+        self.scenario, self.exp, self.name = scenario, exp, exp.name
+        self.curves = curves(scenario, exp)
+        self.hashes = [curve_hash(c, exp) for c in self.curves]
+        self._counter: tuple[int, ErrorCounter] | None = None  # the current curve's (as before)
+
+    def points(self) -> list[Point]:
+        return [Point(i, ebno, h, f"{c.label} @ {ebno:g} dB", c, c.scenario.seed)
+                for i, (c, h) in enumerate(zip(self.curves, self.hashes))
+                for ebno in self.exp.ebno_values()]
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "experiment": self.exp.model_dump(mode="json"),
+            "scenario": self.scenario.model_dump(mode="json", exclude={"experiments"}),
+            "curves": [{"label": c.label, "overrides": c.overrides, "mcs": c.mcs.model_dump(),
+                        "config_hash": h} for c, h in zip(self.curves, self.hashes)],
+            "provenance": provenance(),
+            "notes": "Eb/N0 per information bit of one user's stream (each stream carries P/K per RE, "
+                     "P from precoder.power; pilot and CP overhead counted). "
+                     "A block is one user's LDPC codeword in one slot.",
+        }
+
+    def run_point(self, point: Point, bar=None) -> dict[str, Any]:
+        if self._counter is None or self._counter[0] != point.curve:
+            curve = point.spec
+            self._counter = None  # free the previous curve's link first
+            self._counter = (point.curve, ErrorCounter(curve.scenario, curve.mcs, self.exp.batch_size))
+        return _simulate_point(self._counter[1], point.spec, self.exp, point.x, point.config_hash,
+                               bar, point.seed)
+
+    def stop_curve(self, row: dict[str, Any]) -> bool:
+        return int(row["block_errors"]) == 0 or float(row["bler"]) < self.exp.min_bler
+
+
 def run_bler(scenario: Scenario, exp: BLERExperiment, out_dir: Path,
              progress: Callable[..., Any] | None = None) -> Path:
     """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory."""
-    out_dir = Path(out_dir)
-    table = ResultTable(out_dir / f"{exp.name}.csv", COLUMNS)
-    meta_path = out_dir / f"{exp.name}.json"
-    all_curves = curves(scenario, exp)
-    ebnos = exp.ebno_values()
-    meta = {
-        "experiment": exp.model_dump(mode="json"),
-        "scenario": scenario.model_dump(mode="json", exclude={"experiments"}),
-        "curves": [{"label": c.label, "overrides": c.overrides, "mcs": c.mcs.model_dump(),
-                    "config_hash": curve_hash(c, exp)} for c in all_curves],
-        "provenance": provenance(),
-        "notes": "Eb/N0 per information bit of one user's stream (each stream carries P/K per RE, "
-                 "P from precoder.power; pilot and CP overhead counted). "
-                 "A block is one user's LDPC codeword in one slot.",
-    }
-    write_json(meta_path, meta)
-
-    done = {(r["config_hash"], float(r["ebno_db"])): r
-            for r in table.keep_only(curve_hash(c, exp) for c in all_curves)}
-    bar = progress(total=len(all_curves) * len(ebnos), desc=exp.name, unit="pt") if progress else None
-    wall_total = 0.0
-    for curve in all_curves:
-        h = curve_hash(curve, exp)
-        counter = None
-        for ebno in ebnos:
-            row = done.get((h, ebno))
-            if row is None:
-                counter = counter or ErrorCounter(curve.scenario, curve.mcs, exp.batch_size)
-                row = _simulate_point(counter, curve, exp, ebno, h, bar)
-                table.append(row)
-                wall_total += float(row["wall_s"])
-            if bar:
-                bar.update(1)
-            if int(row["block_errors"]) == 0 or float(row["bler"]) < exp.min_bler:
-                if bar:
-                    bar.update(len(ebnos) - ebnos.index(ebno) - 1)
-                break
-    if bar:
-        bar.close()
-    hashes = {c["config_hash"] for c in meta["curves"]}
-    meta["wall_s_this_run"] = round(wall_total, 1)
-    meta["wall_s_all_points"] = round(sum(float(r["wall_s"]) for r in table.rows()
-                                          if r["config_hash"] in hashes), 1)
-    write_json(meta_path, meta)
-    return table.path
+    return run_sweep(BLERSweep(scenario, exp), out_dir, progress).path
 
 
 def _simulate_point(counter: ErrorCounter, curve: Curve, exp: BLERExperiment, ebno: float,
-                    config_hash: str, bar) -> dict[str, Any]:
+                    config_hash: str, bar, seed: int) -> dict[str, Any]:
+    """One Eb/N0 point of ``curve``; ``seed`` is the point's (:attr:`Point.seed`)."""
     import time
 
-    seed = derived_seed(curve.scenario.seed, config_hash, ebno)
     sionna.phy.config.seed = seed
     link = counter.link
     blocks_per_batch = exp.batch_size * link.codewords_per_slot

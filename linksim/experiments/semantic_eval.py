@@ -2,13 +2,14 @@
 
 Every (model, sweep point, SNR) is one CSV row, appended as soon as it is
 done and skipped on a re-run when its ``config_hash`` (system, images,
-weights file contents) is unchanged.
+weights file contents) is unchanged (:class:`SemanticSweep` on the sweep
+engine, :mod:`linksim.experiments.engine`).
 
 Same images and channel realisations as the SSCC baselines
-(:mod:`linksim.experiments.sscc`): image ``i`` rides in the same batch, slot
-and user (:class:`~linksim.experiments.sscc.SlotLayout`), and before batch
+(:mod:`linksim.experiments.slots`): image ``i`` rides in the same batch, slot
+and user (:class:`~linksim.experiments.slots.SlotLayout`), and before batch
 ``b`` at SNR ``s`` the Sionna seed is
-:func:`~linksim.experiments.sscc.realisation_seed` ``(scenario, s, b)`` and
+:func:`~linksim.experiments.slots.realisation_seed` ``(scenario, s, b)`` and
 the scenario's channel block, compiled in the same runtime mode (XLA and
 graph draws differ), is the first draw, as in the SSCC link (tested). The
 model itself runs as a graph (XLA is slower for its convolutions on CPU), so
@@ -31,15 +32,16 @@ import numpy as np
 import sionna
 import tensorflow as tf
 
-from linksim.config import (ConfigError, Scenario, SemanticExperiment, expand_sweep, sweep_label,
+from linksim.config import (Scenario, SemanticExperiment, expand_sweep, sweep_label,
                             with_overrides)
 from linksim.config.schema import SemanticConfig
 from linksim.data import ImageSet
 from linksim.data.metrics import ms_ssim, psnr, ssim
+from linksim.experiments.engine import Point, SweepKind, run_sweep
 from linksim.experiments.provenance import provenance, stable_hash
-from linksim.experiments.results import ResultTable, write_json
-from linksim.experiments.sscc import (SlotLayout, experiment_meta, load_experiment_images,
-                                      realisation_seed)
+from linksim.experiments.results import ResultTable, write_json  # noqa: F401  (ResultTable: tests)
+from linksim.experiments.slots import (SlotLayout, experiment_meta, load_experiment_images,
+                                       realisation_seed)
 from linksim.phy.channels import CHANNELS
 from linksim.phy.noise import snr_db_to_no
 from linksim.phy.ofdm import resource_grid
@@ -141,62 +143,79 @@ def point_hash(scenario: Scenario, exp: SemanticExperiment, trained: TrainedWeig
                         "run": run, "data": data_source})
 
 
+class SemanticSweep(SweepKind):
+    """The semantic evaluation as a :class:`~linksim.experiments.engine.SweepKind`.
+
+    Points: every (sweep point, model) curve at every SNR, on the SSCC
+    experiment's realisations (:func:`realisation_seed`, no seed of their
+    own). Caches, built on first use: systems per (model, grid and arrays),
+    channel draws per sweep point, links per (sweep point, model).
+    """
+
+    columns = COLUMNS
+    x_key = "snr_db"
+
+    def __init__(self, scenario: Scenario, exp: SemanticExperiment):
+        self.scenario, self.exp, self.name = scenario, exp, exp.name
+        self.image_set, self.data_notes = load_experiment_images(exp)
+        self.trained = {m: find_weights(exp.weights, scenario, m, system=exp.system)
+                        for m in exp.models}
+        self.sweep_points = [(p, with_overrides(scenario, p)) for p in expand_sweep(exp.sweep)]
+        self._systems: dict[tuple[str, str], Any] = {}
+        self._draws: dict[int, Callable] = {}
+        self._links: dict[tuple[int, str], SemanticLink] = {}
+
+    def points(self) -> list[Point]:
+        out, curve = [], 0
+        for i, (overrides, sc) in enumerate(self.sweep_points):
+            sweep = sweep_label(overrides)
+            for model in self.exp.models:
+                h = point_hash(sc, self.exp, self.trained[model], self.image_set.source)
+                out.extend(Point(curve, snr, h, f"{model} {sweep} @ {snr:g} dB", (i, model))
+                           for snr in self.exp.snr_values())
+                curve += 1
+        return out
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            **experiment_meta(self.scenario, self.exp, self.image_set, self.data_notes),
+            "models": {m: t.summary for m, t in self.trained.items()},
+            "provenance": provenance(),
+            "notes": {"snr": "SNR = 1/N0 per resource element, BS transmit power as "
+                             "scenario.precoder.power, as in the SSCC experiment",
+                      "realisations": __doc__.split("\n\n")[2].replace("\n", " "),
+                      "metrics": "decoder output rounded to uint8; mean over images of per-image "
+                                 "PSNR (peak 255), SSIM, 3-scale MS-SSIM; accuracy: argmax of the "
+                                 "classification head vs the CIFAR-10 label (None if unlabelled)"},
+        }
+
+    def link(self, i: int, model: str) -> SemanticLink:
+        """The link of sweep point ``i`` and ``model`` (built on first use)."""
+        if (i, model) not in self._links:
+            sc = self.sweep_points[i][1]
+            key = (model, stable_hash(sc.model_dump(mode="json", include={"ofdm", "bs", "ue"})))
+            if key not in self._systems:
+                self._systems[key] = load_system(sc, self.trained[model])
+            if i not in self._draws:
+                self._draws[i] = channel_draw(sc)
+            self._links[(i, model)] = SemanticLink(sc, self._systems[key], self._draws[i])
+        return self._links[(i, model)]
+
+    def run_point(self, point: Point, bar=None) -> dict[str, Any]:
+        i, model = point.spec
+        images, labels = self.image_set.images, self.image_set.labels
+        return _point_row(self.link(i, model), self.exp, self.trained[model], images, labels,
+                          point.x, model, sweep_label(self.sweep_points[i][0]), point.config_hash)
+
+
 def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
                  progress: Callable[..., Any] | None = None) -> tuple[Path, ImageSet]:
     """Run (or resume) ``exp``; returns the CSV path and the images (for :func:`visual`).
 
     ``progress`` is a tqdm-like factory.
     """
-    out_dir = Path(out_dir)
-    image_set, data_notes = load_experiment_images(exp)
-    images, labels = image_set.images, image_set.labels
-    trained = {m: find_weights(exp.weights, scenario, m, system=exp.system) for m in exp.models}
-    points = [(p, with_overrides(scenario, p)) for p in expand_sweep(exp.sweep)]
-    snrs = exp.snr_values()
-    table = ResultTable(out_dir / f"{exp.name}.csv", COLUMNS)
-    meta_path = out_dir / f"{exp.name}.json"
-    meta = {
-        **experiment_meta(scenario, exp, image_set, data_notes),
-        "models": {m: t.summary for m, t in trained.items()},
-        "provenance": provenance(),
-        "notes": {"snr": "SNR = 1/N0 per resource element, BS transmit power as "
-                         "scenario.precoder.power, as in the SSCC experiment",
-                  "realisations": __doc__.split("\n\n")[2].replace("\n", " "),
-                  "metrics": "decoder output rounded to uint8; mean over images of per-image "
-                             "PSNR (peak 255), SSIM, 3-scale MS-SSIM; accuracy: argmax of the "
-                             "classification head vs the CIFAR-10 label (None if unlabelled)"},
-    }
-    write_json(meta_path, meta)
-    hashes = {(i, m): point_hash(sc, exp, trained[m], image_set.source)
-              for i, (_, sc) in enumerate(points) for m in exp.models}
-    done = {(r["config_hash"], float(r["snr_db"])) for r in table.keep_only(hashes.values())}
-    bar = progress(total=len(exp.models) * len(points) * len(snrs), desc=exp.name,
-                   unit="pt") if progress else None
-    systems: dict[tuple[str, str], Any] = {}
-    for i, (overrides, sc) in enumerate(points):
-        draw = None
-        sweep = sweep_label(overrides)
-        for model in exp.models:
-            h = hashes[i, model]
-            link = None
-            for snr in snrs:
-                if bar:
-                    bar.set_postfix_str(f"{model} {sweep} @ {snr:g} dB")
-                if (h, snr) not in done:
-                    if link is None:
-                        key = (model, stable_hash(sc.model_dump(mode="json",
-                                                                include={"ofdm", "bs", "ue"})))
-                        if key not in systems:
-                            systems[key] = load_system(sc, trained[model])
-                        draw = draw or channel_draw(sc)
-                        link = SemanticLink(sc, systems[key], draw)
-                    table.append(_point_row(link, exp, trained[model], images, labels, snr,
-                                            model, sweep, h))
-                if bar:
-                    bar.update(1)
-    if bar:
-        bar.close()
-    return table.path, image_set
+    kind = SemanticSweep(scenario, exp)
+    return run_sweep(kind, out_dir, progress).path, kind.image_set
 
 
 def _point_row(link: SemanticLink, exp: SemanticExperiment, trained: TrainedWeights,

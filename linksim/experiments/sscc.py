@@ -19,26 +19,25 @@ slot's Shannon capacity sum log2(1 + SINR) over its data REs
 (:class:`linksim.phy.sinr.CapacityBudget`, true effective RZF channel) and
 the payload arrives error-free. No CRC is charged to it.
 
-Identical images and channel realisations across schemes (so later semantic
-models can be compared on the same ones):
+Identical images and channel realisations across schemes (so the semantic
+models are compared on the same ones), laid out by :mod:`linksim.experiments.slots`:
 
-- images: ``load_images(exp.data, exp.split, limit=exp.num_images,
-  seed=exp.data_seed)`` (its ``source`` line is in the JSON); image ``i`` goes
-  to batch ``i // (B K)``, slot ``(i // K) % B``, user ``i % K`` with
-  ``B = exp.batch_size`` slots per batch and ``K`` users (:class:`SlotLayout`);
+- images: :func:`~linksim.experiments.slots.load_experiment_images` (its
+  ``source`` line is in the JSON); image ``i`` goes to batch ``i // (B K)``,
+  slot ``(i // K) % B``, user ``i % K`` (:class:`~linksim.experiments.slots.SlotLayout`);
 - channel: before batch ``b`` at SNR ``s`` the global Sionna seed is set to
-  :func:`realisation_seed` ``(scenario, s, b)`` and the scenario's channel
-  block is the first random draw (the practical link's bits are given, so its
-  first draw is the channel; the capacity bound draws the channel first too).
-  A later experiment that does the same with the same ``batch_size`` sees the
-  same drops and fading; the noise is the same as well if it next draws AWGN
-  of the same shape (Sionna's ``ApplyOFDMChannel``).
+  :func:`~linksim.experiments.slots.realisation_seed` ``(scenario, s, b)`` and
+  the scenario's channel block is the first random draw (the practical link's
+  bits are given, so its first draw is the channel; the capacity bound draws
+  the channel first too). A later experiment that does the same with the same
+  ``batch_size`` sees the same drops and fading; the noise is the same as well
+  if it next draws AWGN of the same shape (Sionna's ``ApplyOFDMChannel``).
+
+The sweep engine (:mod:`linksim.experiments.engine`) runs :class:`SSCCSweep`.
 """
 from __future__ import annotations
 
-import math
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -48,13 +47,13 @@ import sionna
 import tensorflow as tf
 from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 
-from linksim.config import (MCS, ConfigError, Scenario, SSCCExperiment, expand_sweep, sweep_label,
-                            with_overrides)
-from linksim.config.schema import ImageExperiment
-from linksim.data import DataError, ImageSet, load_images
+from linksim.config import MCS, Scenario, SSCCExperiment, expand_sweep, sweep_label, with_overrides
 from linksim.data.metrics import ms_ssim, psnr, ssim
-from linksim.experiments.provenance import derived_seed, provenance, stable_hash
-from linksim.experiments.results import ResultTable, write_json
+from linksim.experiments.engine import Point, SweepKind, run_sweep
+from linksim.experiments.provenance import provenance, stable_hash
+from linksim.experiments.results import ResultTable  # noqa: F401  (tests read tables through here)
+from linksim.experiments.slots import (SlotLayout, experiment_meta, load_experiment_images,
+                                       realisation_seed)
 from linksim.phy.link import DownlinkLink
 from linksim.phy.noise import ebno_db_from_no, snr_db_to_no
 from linksim.phy.sinr import CapacityBudget
@@ -74,35 +73,6 @@ COLUMNS = (
 
 OK, FIT_FAILED, CRC_FAILED, DECODE_FAILED = 0, 1, 2, 3
 """Per-image outcome codes of :class:`Outcome`."""
-
-
-def realisation_seed(scenario: Scenario, snr_db: float, batch_index: int) -> int:
-    """Sionna seed set before batch ``batch_index`` at ``snr_db``: same for every codec and scheme."""
-    return derived_seed(scenario.seed, "sscc-realisation", scenario.channel.model,
-                        float(snr_db), int(batch_index))
-
-
-@dataclass(frozen=True)
-class SlotLayout:
-    """Which image rides in which (batch, slot, user): image ``i`` -> ``divmod(i, B K)``, then ``divmod(., K)``.
-
-    The last batch is filled up with empty slots (zero bits, not counted), so
-    every batch has the compiled step's fixed shape.
-    """
-
-    num_images: int
-    batch_size: int
-    num_users: int
-
-    @property
-    def num_batches(self) -> int:
-        return math.ceil(self.num_images / (self.batch_size * self.num_users))
-
-    def batch(self, b: int) -> np.ndarray:
-        """Image indices [batch_size, num_users] of batch ``b``, -1 for empty slots."""
-        per_batch = self.batch_size * self.num_users
-        idx = np.arange(b * per_batch, (b + 1) * per_batch).reshape(self.batch_size, self.num_users)
-        return np.where(idx < self.num_images, idx, -1)
 
 
 class MemoCodec(SourceCodec):
@@ -404,143 +374,113 @@ def curve_hash(curve: Curve, exp: SSCCExperiment, backend: str, data_source: str
                         "codec": [curve.codec, backend], "run": run, "data": data_source})
 
 
-def load_experiment_images(exp: ImageExperiment) -> tuple[ImageSet, list[str]]:
-    """The experiment's images and the data warnings (skipped files), re-emitted and returned.
+class SSCCSweep(SweepKind):
+    """The SSCC experiment as a :class:`~linksim.experiments.engine.SweepKind`.
 
-    Raises
-    ------
-    ConfigError
-        The data set cannot be read (one line saying where linksim looked), so
-        the CLI exits with status 2.
+    Points: every curve (:func:`curves`) at every SNR. The randomness is the
+    channel realisation of each batch (:func:`realisation_seed`, shared with
+    every scheme), so the points carry no seed of their own. Caches, built on
+    first use: payloads per (codec, payload bits), transceivers per (scenario,
+    MCS), capacity steps per scenario and budgets per (scenario, SNR).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            images = load_images(exp.data, exp.split, limit=exp.num_images, seed=exp.data_seed)
-        except DataError as err:
-            raise ConfigError(f"experiment {exp.name}: data: {err}") from None
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    notes = [str(w.message) for w in caught]
-    if len(images) < exp.num_images:
-        note = f"only {len(images)} of num_images={exp.num_images} images available: {images.source}"
-        warnings.warn(note, UserWarning, stacklevel=2)
-        notes.append(note)
-    return images, notes
 
+    columns = COLUMNS
+    x_key = "snr_db"
 
-def experiment_meta(scenario: Scenario, exp: ImageExperiment, image_set: ImageSet,
-                    data_notes: list[str]) -> dict[str, Any]:
-    """The JSON header of an image experiment: its configuration, the scenario and the data used."""
-    return {
-        "experiment": exp.model_dump(mode="json"),
-        "scenario": scenario.model_dump(mode="json", exclude={"experiments"}),
-        "data": {"source": image_set.source, "num_images": len(image_set.images), "spec": exp.data,
-                 "split": exp.split, "data_seed": exp.data_seed, "warnings": data_notes},
-    }
+    def __init__(self, scenario: Scenario, exp: SSCCExperiment):
+        self.scenario, self.exp, self.name = scenario, exp, exp.name
+        self.image_set, self.data_notes = load_experiment_images(exp)
+        self.images = self.image_set.images
+        self.codecs = {name: MemoCodec(CODECS[name]()) for name in exp.codecs}
+        self.curves = curves(scenario, exp)
+        self.hashes = [curve_hash(c, exp, self.codecs[c.codec].backend, self.image_set.source)
+                       for c in self.curves]
+        self._encoded: dict[tuple[str, int], list[Encoded]] = {}
+        self._transceivers: dict[tuple[str, str], SSCCTransceiver] = {}
+        self._capacity: dict[tuple[str, float], np.ndarray] = {}
+        self._capacity_steps: dict[str, CapacityStep] = {}
+
+    def points(self) -> list[Point]:
+        return [Point(i, snr, h, f"{c.label} @ {snr:g} dB", c)
+                for i, (c, h) in enumerate(zip(self.curves, self.hashes))
+                for snr in self.exp.snr_values()]
+
+    def meta(self) -> dict[str, Any]:
+        exp = self.exp
+        return {
+            **experiment_meta(self.scenario, exp, self.image_set, self.data_notes),
+            "codecs": {name: {"backend": c.backend, "qualities": [min(c.qualities), max(c.qualities)]}
+                       for name, c in self.codecs.items()},
+            "curves": [{"label": c.label, "overrides": c.overrides, "codec": c.codec,
+                        "scheme": c.scheme, "config_hash": h}
+                       for c, h in zip(self.curves, self.hashes)],
+            "provenance": provenance(),
+            "notes": {
+                "snr": "SNR = 1/N0 per resource element; BS transmit power as scenario.precoder.power "
+                       "(per_antenna: E|x|^2 = 1 per antenna and RE; total: 1 per RE), channel "
+                       "normalised to unit average energy per link and BS antenna (linksim.phy.sinr); "
+                       "the link runs at the equivalent Eb/N0 (ebno_db column).",
+                "rate_control": f"payload budget = k - CRC bits, crc: {exp.crc} (B_max = k, seed 003 "
+                                "eq. 10; auto = 38.212 7.2.1: CRC16 for payloads up to 3824 bits, "
+                                "minus the transport-block CRC inside the k LDPC information bits); "
+                                "zero-padded to k - CRC, the receiver strips the padding with the "
+                                "codec's own syntax (SourceCodec.strip_padding), no length field.",
+                "metrics": "mean over images of per-image PSNR (peak 255, capped at 100 dB), SSIM, "
+                           "3-scale MS-SSIM (linksim.data.metrics); a lost image (payload does not "
+                           "fit, CRC fails, or undecodable) counts as 0 for all three.",
+                "capacity": "codec rate fitted (fit_to_bits) to sum over the slot's data REs of "
+                            "log2(1 + SINR), SINR of the user's own stream after RZF on the true "
+                            "channel with the other streams as interference; sent error-free, no CRC.",
+                "realisations": "image i rides in batch i // (B K), slot (i // K) % B, user i % K "
+                                "(B = batch_size, K = num_users); before batch b at SNR s the Sionna "
+                                "seed is realisation_seed(scenario, s, b) = derived_seed(scenario.seed, "
+                                "'sscc-realisation', channel.model, float(s), b) and the channel is "
+                                "the first draw; the seed column is batch 0's. Every codec, MCS and "
+                                "the capacity bound see the same images, drops and fading.",
+            },
+        }
+
+    def run_point(self, point: Point, bar=None) -> dict[str, Any]:
+        exp, images = self.exp, self.images
+        curve, snr, h = point.spec, point.x, point.config_hash
+        sc, codec = curve.scenario, self.codecs[curve.codec]
+        sc_key = stable_hash(sc.model_dump(mode="json", exclude={"experiments"}))
+        start = time.perf_counter()
+        batches = SlotLayout(len(images), exp.batch_size, sc.ue.num_users).num_batches
+        if curve.mcs is None:
+            step = self._capacity_steps.get(sc_key) or CapacityStep(sc, exp.batch_size)
+            self._capacity_steps[sc_key] = step
+            if (sc_key, snr) not in self._capacity:
+                self._capacity[(sc_key, snr)] = capacity_budgets(step, sc, len(images), snr)
+            budget = self._capacity[(sc_key, snr)]
+            fits = [fit_to_bits(codec, im, bits) for im, bits in zip(images, budget)]
+            outcome = Outcome.from_encoded(codec, images, fits, budget)
+            link_info = {"k": None, "payload_budget_bits": None, "ebno_db": None}
+        else:
+            key = (sc_key, curve.mcs.label)
+            if key not in self._transceivers:
+                self._transceivers[key] = SSCCTransceiver(sc, curve.mcs, exp.batch_size, exp.crc)
+            tr = self._transceivers[key]
+            if (curve.codec, tr.payload_bits) not in self._encoded:
+                self._encoded[(curve.codec, tr.payload_bits)] = encode_for_budget(
+                    codec, images, tr.payload_bits)
+            fits = self._encoded[(curve.codec, tr.payload_bits)]
+            outcome = transmit(tr, codec, sc, images, fits, snr)
+            link_info = {"k": tr.link.k, "payload_budget_bits": tr.payload_bits,
+                         "ebno_db": round(tr.ebno_db(snr), 4)}
+        return {
+            "experiment": exp.name, "curve": curve.label, "sweep": curve.sweep_label,
+            "channel": sc.channel.model, "fft_size": sc.ofdm.fft_size, "csi": sc.receiver.csi,
+            "codec": curve.codec, "backend": codec.backend, "scheme": curve.scheme,
+            "qam": curve.mcs.qam if curve.mcs else None,
+            "rate": curve.mcs.rate if curve.mcs else None, **link_info,
+            "snr_db": snr, "no": snr_db_to_no(snr), **score(images, outcome),
+            "batches": batches, "wall_s": round(time.perf_counter() - start, 3),
+            "seed": realisation_seed(sc, snr, 0), "config_hash": h,
+        }
 
 
 def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
              progress: Callable[..., Any] | None = None) -> Path:
     """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory."""
-    out_dir = Path(out_dir)
-    image_set, data_notes = load_experiment_images(exp)
-    images = image_set.images
-    codecs = {name: MemoCodec(CODECS[name]()) for name in exp.codecs}
-    all_curves = curves(scenario, exp)
-    hashes = [curve_hash(c, exp, codecs[c.codec].backend, image_set.source) for c in all_curves]
-    snrs = exp.snr_values()
-    table = ResultTable(out_dir / f"{exp.name}.csv", COLUMNS)
-    meta_path = out_dir / f"{exp.name}.json"
-    meta = {
-        **experiment_meta(scenario, exp, image_set, data_notes),
-        "codecs": {name: {"backend": c.backend, "qualities": [min(c.qualities), max(c.qualities)]}
-                   for name, c in codecs.items()},
-        "curves": [{"label": c.label, "overrides": c.overrides, "codec": c.codec, "scheme": c.scheme,
-                    "config_hash": h} for c, h in zip(all_curves, hashes)],
-        "provenance": provenance(),
-        "notes": {
-            "snr": "SNR = 1/N0 per resource element; BS transmit power as scenario.precoder.power "
-                   "(per_antenna: E|x|^2 = 1 per antenna and RE; total: 1 per RE), channel "
-                   "normalised to unit average energy per link and BS antenna (linksim.phy.sinr); "
-                   "the link runs at N0 = 10^(-SNR/10); ebno_db is its Eb/N0 label.",
-            "rate_control": f"payload budget = k - CRC bits, crc: {exp.crc} (B_max = k, seed 003 "
-                            "eq. 10; auto = 38.212 7.2.1: CRC16 for payloads up to 3824 bits, "
-                            "minus the transport-block CRC inside the k LDPC information bits); "
-                            "zero-padded to k - CRC, the receiver strips the padding with the "
-                            "codec's own syntax (SourceCodec.strip_padding), no length field.",
-            "metrics": "mean over images of per-image PSNR (peak 255, capped at 100 dB), SSIM, "
-                       "3-scale MS-SSIM (linksim.data.metrics); a lost image (payload does not "
-                       "fit, CRC fails, or undecodable) counts as 0 for all three.",
-            "capacity": "codec rate fitted (fit_to_bits) to sum over the slot's data REs of "
-                        "log2(1 + SINR), SINR of the user's own stream after RZF on the true "
-                        "channel with the other streams as interference; sent error-free, no CRC.",
-            "realisations": "image i rides in batch i // (B K), slot (i // K) % B, user i % K "
-                            "(B = batch_size, K = num_users); before batch b at SNR s the Sionna "
-                            "seed is realisation_seed(scenario, s, b) = derived_seed(scenario.seed, "
-                            "'sscc-realisation', channel.model, float(s), b) and the channel is "
-                            "the first draw; the seed column is batch 0's. Every codec, MCS and "
-                            "the capacity bound see the same images, drops and fading.",
-        },
-    }
-    write_json(meta_path, meta)
-
-    done = {(r["config_hash"], float(r["snr_db"])) for r in table.keep_only(hashes)}
-    bar = progress(total=len(all_curves) * len(snrs), desc=exp.name, unit="pt") if progress else None
-    encoded: dict[tuple[str, int], list[Encoded]] = {}
-    transceivers: dict[tuple[str, str], SSCCTransceiver] = {}
-    capacity: dict[tuple[str, float], np.ndarray] = {}
-    capacity_steps: dict[str, CapacityStep] = {}
-    wall_total = 0.0
-    for curve, h in zip(all_curves, hashes):
-        sc, codec = curve.scenario, codecs[curve.codec]
-        sc_key = stable_hash(sc.model_dump(mode="json", exclude={"experiments"}))
-        for snr in snrs:
-            if (h, snr) in done:
-                if bar:
-                    bar.update(1)
-                continue
-            if bar:
-                bar.set_postfix_str(f"{curve.label} @ {snr:g} dB")
-            start = time.perf_counter()
-            batches = SlotLayout(len(images), exp.batch_size, sc.ue.num_users).num_batches
-            if curve.mcs is None:
-                step = capacity_steps.get(sc_key) or CapacityStep(sc, exp.batch_size)
-                capacity_steps[sc_key] = step
-                if (sc_key, snr) not in capacity:
-                    capacity[(sc_key, snr)] = capacity_budgets(step, sc, len(images), snr)
-                budget = capacity[(sc_key, snr)]
-                fits = [fit_to_bits(codec, im, bits) for im, bits in zip(images, budget)]
-                outcome = Outcome.from_encoded(codec, images, fits, budget)
-                link_info = {"k": None, "payload_budget_bits": None, "ebno_db": None}
-            else:
-                key = (sc_key, curve.mcs.label)
-                if key not in transceivers:
-                    transceivers[key] = SSCCTransceiver(sc, curve.mcs, exp.batch_size, exp.crc)
-                tr = transceivers[key]
-                if (curve.codec, tr.payload_bits) not in encoded:
-                    encoded[(curve.codec, tr.payload_bits)] = encode_for_budget(
-                        codec, images, tr.payload_bits)
-                fits = encoded[(curve.codec, tr.payload_bits)]
-                outcome = transmit(tr, codec, sc, images, fits, snr)
-                link_info = {"k": tr.link.k, "payload_budget_bits": tr.payload_bits,
-                             "ebno_db": round(tr.ebno_db(snr), 4)}
-            row = {
-                "experiment": exp.name, "curve": curve.label, "sweep": curve.sweep_label,
-                "channel": sc.channel.model, "fft_size": sc.ofdm.fft_size, "csi": sc.receiver.csi,
-                "codec": curve.codec, "backend": codec.backend, "scheme": curve.scheme,
-                "qam": curve.mcs.qam if curve.mcs else None,
-                "rate": curve.mcs.rate if curve.mcs else None, **link_info,
-                "snr_db": snr, "no": snr_db_to_no(snr), **score(images, outcome),
-                "batches": batches, "wall_s": round(time.perf_counter() - start, 3),
-                "seed": realisation_seed(sc, snr, 0), "config_hash": h,
-            }
-            table.append(row)
-            wall_total += row["wall_s"]
-            if bar:
-                bar.update(1)
-    if bar:
-        bar.close()
-    meta["wall_s_this_run"] = round(wall_total, 1)
-    write_json(meta_path, meta)
-    return table.path
+    return run_sweep(SSCCSweep(scenario, exp), out_dir, progress).path

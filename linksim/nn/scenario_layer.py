@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import tensorflow as tf
 
 from linksim.config import Scenario
 

@@ -166,7 +166,7 @@ class SparseMultipathChannel(FrequencyChannel):
 
     def __init__(self, scenario: Scenario, resource_grid: ResourceGrid, precision=None):
         super().__init__(precision=precision)
-        ch, o = scenario.channel, scenario.ofdm
+        ch = scenario.channel
         self._num_users = scenario.ue.num_users
         self._num_paths = ch.num_paths
         self._num_x = scenario.bs.array.num_cols

@@ -28,8 +28,12 @@ def freeze_all_but_the_head(model: SemanticSystem, cfg: ScenarioAdaptiveConfig) 
     learns slowly (results/fig11_accuracy). Training the head alone, on the
     frozen encoder, precoder and decoder body, cannot move a reconstruction
     (frozen batch norms keep their statistics, :class:`linksim.nn.norm.BatchNorm`),
-    so whatever accuracy it adds costs 0 dB of PSNR.
+    so whatever accuracy it adds costs 0 dB of PSNR. The loss becomes the
+    cross-entropy alone (lambda = 1: the MSE term has no trainable weight
+    left, and lambda = 0.001 would shrink the head's gradients towards Adam's
+    epsilon, measured: a fresh head stayed at chance for an epoch).
     """
+    model.ce_weight = 1.0
     model.trainable = True
     for part in (model.encoder, model.precoder, model.mapper, model.channel):
         part.trainable = False

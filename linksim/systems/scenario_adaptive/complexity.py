@@ -38,7 +38,6 @@ from linksim.config import Scenario
 from linksim.phy.noise import snr_db_to_no
 from linksim.systems.scenario_adaptive.model import VARIANTS as VARIANTS_TABLE
 from linksim.systems.scenario_adaptive.model import SemanticSystem
-from linksim.systems.scenario_adaptive.throughput import onednn_enabled
 
 COMPONENTS = ("encoder", "precoder", "decoder")
 VARIANTS = tuple(name for name in VARIANTS_TABLE if name != "zf")

@@ -24,7 +24,6 @@ MSE and the PSNR stalled near 18 dB within a few epochs (results/README.md).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
