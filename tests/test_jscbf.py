@@ -231,6 +231,22 @@ def test_stages_pretrain_then_joint():
     assert names == [("pretrain", sc.semantic.pretrain_epochs), ("joint", None)]
 
 
+def test_ms_ssim_loss_is_the_evaluation_metric_with_finite_gradients():
+    from linksim.data.metrics import ms_ssim as metric
+    from linksim.nn.losses import ms_ssim
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (3, 32, 32, 3)).astype(np.uint8)
+    b = np.clip(a + rng.integers(-30, 30, a.shape), 0, 255).astype(np.uint8)
+    ours = ms_ssim(tf.constant(a / 255.0, tf.float32), tf.constant(b / 255.0, tf.float32))
+    np.testing.assert_allclose(ours.numpy(), metric(a, b), atol=1e-3)
+    # anti-correlated: the contrast-structure term is negative; tf.image.ssim_multiscale's
+    # gradient is NaN here (ReLU to 0, then a fractional power), ours is finite
+    inverted = tf.Variable(tf.constant(1.0 - a[:1] / 255.0, tf.float32))
+    with tf.GradientTape() as tape:
+        value = ms_ssim(tf.constant(a[:1] / 255.0, tf.float32), inverted)
+    assert np.isfinite(tape.gradient(value, inverted).numpy()).all()
+
+
 # --------------------------------------------------------------------------- configuration
 def _write(tmp_path, text):
     path = tmp_path / "s.yaml"
