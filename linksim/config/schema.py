@@ -505,7 +505,7 @@ class SemanticConfig(HashStable):
     lr_drop_factor: float = Field(0.1, gt=0, le=1, description="step-size factor at each lr_drops epoch")
     patience: int = Field(10, ge=1, description="early stopping: epochs without a better val loss")
 
-    _added_keys = ("system", "image_size")
+    _added_keys = ("image_size",)  # never "system": a subclass may change its default
 
     @field_validator("system")
     @classmethod

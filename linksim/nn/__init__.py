@@ -3,5 +3,9 @@
 - :mod:`~linksim.nn.norm`: fused batch normalisation;
 - :mod:`~linksim.nn.conditioning`: SNR features for noise-adaptive gates;
 - :mod:`~linksim.nn.scenario_layer`: layers configured by a scenario (saved with it);
-- :mod:`~linksim.nn.channel`: the channel in the training loop and the channel samplers.
+- :mod:`~linksim.nn.channel`: the channel in the training loop and the channel samplers;
+- :mod:`~linksim.nn.swin`: Swin Transformer blocks (windows, shifted windows, merging, splitting);
+- :mod:`~linksim.nn.transformer`: a transformer encoder over a sequence (e.g. subcarriers);
+- :mod:`~linksim.nn.power`: transmit power normalisation (seed 000 eq. 29, unit mean power);
+- :mod:`~linksim.nn.losses`: differentiable MS-SSIM for training losses.
 """

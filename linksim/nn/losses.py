@@ -2,8 +2,9 @@
 
 Why not ``tf.image.ssim_multiscale`` in a loss: it raises the contrast-structure
 terms (clipped at 0 by a ReLU) to fractional powers, whose gradient at 0 is
-infinite: one flat, badly reconstructed patch early in training turns every
-weight into NaN (seen in the first JSCBF test runs). :func:`ms_ssim` clamps
+infinite: a reconstruction anti-correlated with its image at some scale
+(a negative term, as early in training) turns every weight into NaN (seen in
+the first JSCBF test runs; tests/test_jscbf.py). :func:`ms_ssim` clamps
 the terms at a small positive value instead, and otherwise computes the same
 3-scale MS-SSIM as the evaluation (:func:`linksim.data.metrics.ms_ssim`: Gaussian
 window, sigma 1.5, K1 = 0.01, K2 = 0.03, the first three Wang et al. 2003
