@@ -14,6 +14,25 @@ from linksim.config import Scenario  # noqa: E402
 linksim.plugins.load_all()  # fill the registries the config validates against
 
 
+TINY_BLER_YAML = """\
+name: tiny
+seed: 5
+channel: {model: awgn}
+runtime: {mode: eager}
+experiments:
+  - kind: bler
+    name: tiny
+    mcs: [{qam: 4, rate: 1/2}]
+    sweep: {receiver.csi: [perfect]}
+    ebno_db: [1.0, 3.0, 4.0]
+    batch_size: 4
+    target_block_errors: 8
+    max_blocks: 32
+    min_bler: 0.0
+"""
+"""A three-point AWGN BLER sweep that runs eagerly in seconds (CLI, resume and plot tests)."""
+
+
 def make_scenario(**sections) -> Scenario:
     """A Table-II scenario with ``sections`` overriding top-level keys, run eagerly."""
     data = {"runtime": {"mode": "eager"}, **sections}

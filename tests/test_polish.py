@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 
 import linksim.experiments.plots as plots  # noqa: E402
 import linksim.experiments.semantic_plots as semantic_plots  # noqa: E402
+from conftest import TINY_BLER_YAML
 from linksim.cli import existing_files, headline, main, summary_table  # noqa: E402
 from linksim.data.samples import SAMPLES_SOURCE  # noqa: E402
 
@@ -176,22 +177,7 @@ def test_summary_lists_only_existing_files_and_a_headline(tmp_path):
     assert "1 min 15 s" in table and " 1 " in table.splitlines()[2]
 
 
-TINY = """\
-name: tiny
-seed: 5
-channel: {model: awgn}
-runtime: {mode: eager}
-experiments:
-  - kind: bler
-    name: tiny
-    mcs: [{qam: 4, rate: 1/2}]
-    sweep: {receiver.csi: [perfect]}
-    ebno_db: [1.0, 3.0, 4.0]
-    batch_size: 4
-    target_block_errors: 8
-    max_blocks: 32
-    min_bler: 0.0
-"""
+TINY = TINY_BLER_YAML
 
 
 def test_quick_out_writes_into_out_and_announces_only_existing_files(tmp_path, capsys):

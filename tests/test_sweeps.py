@@ -7,25 +7,11 @@ import textwrap
 import pytest
 
 import linksim.experiments.bler as bler
+from conftest import TINY_BLER_YAML
 from linksim.cli import main
 from linksim.config import load_scenario
 
-SCENARIO = """\
-name: tiny
-seed: 5
-channel: {model: awgn}
-runtime: {mode: eager}
-experiments:
-  - kind: bler
-    name: tiny
-    mcs: [{qam: 4, rate: 1/2}]
-    sweep: {receiver.csi: [perfect]}
-    ebno_db: [1.0, 3.0, 4.0]
-    batch_size: 4
-    target_block_errors: 8
-    max_blocks: 32
-    min_bler: 0.0
-"""
+SCENARIO = TINY_BLER_YAML
 
 
 @pytest.fixture
