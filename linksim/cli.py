@@ -107,13 +107,16 @@ def _parser() -> argparse.ArgumentParser:
                     "              channel, decoder, backward): full at encoder widths 1.0 and\n"
                     "              0.5 (decoder 1.5) and djscc; target >= 200 images/s\n"
                     "              -> train_pipeline.csv\n"
+                    "  systems     training images/s of every learned system that has a\n"
+                    "              benchmark (seed 000 JSCBF, ...), each at its reference\n"
+                    "              scenario, and the CIFAR-10 epoch it implies -> systems_train.csv\n"
                     "  complexity  seed 003 Table III: parameters, weight memory (MB) and median\n"
                     "              CPU inference time per batch of 64 slots (256 images) for the\n"
                     "              encoder, precoder and decoder of full, no_pilot, rzf and djscc\n"
                     "              at encoder/decoder widths 1.0/1.5 (the paper's sizes) and\n"
                     "              0.5/1.5 (our scenarios'), N_f = 32 and 128\n"
                     "              -> complexity.csv/.json/.png\n"
-                    "link, sscc and train also update bench.json (other parts' entries are kept).\n"
+                    "link, sscc, train and systems also update bench.json (other parts' entries are kept).\n"
                     "TensorFlow's oneDNN kernels are switched on (TF_ENABLE_ONEDNN_OPTS=1) unless\n"
                     "the environment sets the variable.\n\n"
                     "example:\n"
@@ -123,8 +126,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="timed batches per measurement (link, complexity) or timed training "
                             "steps per configuration (train); default 20")
     bench.add_argument("--only", nargs="+", action="extend", metavar="PART",
-                       choices=("link", "sscc", "train", "complexity"),
-                       help="run only these parts: link, sscc, train, complexity (repeatable; "
+                       choices=("link", "sscc", "train", "systems", "complexity"),
+                       help="run only these parts: link, sscc, train, systems, complexity "
+                            "(repeatable; "
                             "default: all)")
 
     train = sub.add_parser(

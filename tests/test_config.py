@@ -29,8 +29,15 @@ def _scenario_id(path: Path) -> str:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=_scenario_id)
 def test_shipped_scenarios_are_valid(path):
+    from linksim.registry import SYSTEMS
     sc = load_scenario(path)
-    assert sc.ofdm.num_data_ofdm_symbols == 12 and sc.bs.array.num_ant == 4
+    system = SYSTEMS[sc.semantic.system]
+    assert type(sc.semantic) is system.config          # the section was read by its system
+    if system.name == "scenario_adaptive":             # seed 003: Table II's grid and 4 BS ports
+        assert sc.ofdm.num_data_ofdm_symbols == 12 and sc.bs.array.num_ant == 4
+    elif system.name == "jscbf":                       # seed 000: the model fits the scenario
+        from linksim.systems.jscbf.model import check_fits
+        check_fits(sc, sc.semantic)
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=_scenario_id)

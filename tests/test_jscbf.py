@@ -304,3 +304,18 @@ def test_the_generic_trainer_pretrains_without_the_channel_then_trains_jointly(t
     for stage, no_channel in (("pretrain", True), ("joint", False)):
         saved = json.loads(zipfile.ZipFile(tmp_path / "run" / stage / "last.keras").read("config.json"))
         assert saved["config"]["no_channel"] is no_channel
+
+
+def test_bench_reference_is_the_shipped_training_scenario():
+    """``linksim bench --only systems`` times the link the committed models train on."""
+    from pathlib import Path
+
+    from linksim.config import load_scenario
+    from linksim.systems.jscbf.throughput import REFERENCE
+    shipped = load_scenario(Path(__file__).parents[1] / "scenarios/training/seed000_jscbf.yaml")
+    reference = type(shipped).model_validate(REFERENCE)
+    for section in ("ofdm", "channel", "bs", "ue", "sounding", "precoder"):
+        assert getattr(reference, section) == getattr(shipped, section), section
+    for key in ("num_tx_ant", "upa", "num_symbols", "bs_csi", "loss", "train_channels",
+                "train_snr_db", "batch_size", "embed_dims", "depths"):
+        assert getattr(reference.semantic, key) == getattr(shipped.semantic, key), key

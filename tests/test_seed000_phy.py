@@ -202,6 +202,24 @@ def test_lmmse_and_omp_beat_ls_and_nmse_falls_with_pilots(nmse_table):
         assert all(a > b for a, b in zip(vals, vals[1:])), (est, vals)
 
 
+def test_omp_in_a_compiled_graph_equals_eager_with_a_noise_level_per_slot():
+    """Inside a learned system's train step OMP runs in a graph, with one N0 per slot [B, 1, 1, 1]."""
+    from linksim.phy.sounding import SOUNDING_ESTIMATORS, channel_matrix, pilot_matrix
+    sc = _sparse(k=2, rows=4, cols=4, fft=8)
+    pilots = pilot_matrix(16, 8, "random")
+    omp = SOUNDING_ESTIMATORS["omp"](sc, pilots)
+    h = channel_matrix(_draw(sc, 3))
+    no = tf.constant([0.01, 0.1, 1.0])[:, None, None, None]                # slots at 20 / 10 / 0 dB
+    y = tf.matmul(h, pilots)
+    y += tf.complex(tf.random.stateless_normal(y.shape, [1, 2]),
+                    tf.random.stateless_normal(y.shape, [3, 4])) * tf.cast(tf.sqrt(no / 2), tf.complex64)
+    eager = omp(y, no)
+    graph = tf.function(omp.call)(y, no)
+    np.testing.assert_allclose(graph.numpy(), eager.numpy(), atol=1e-5)
+    err = tf.reduce_sum(tf.abs(eager - h) ** 2, [1, 2, 3]) / tf.reduce_sum(tf.abs(h) ** 2, [1, 2, 3])
+    assert err[0] < err[1] < err[2] and err[0] < 0.1, err.numpy()        # per-slot noise level used
+
+
 def test_zero_pilots_is_a_config_error():
     with pytest.raises(ConfigError, match="sounding.num_pilots"):
         nmse_vs_pilots(_sparse(), [0], 20.0, 1)

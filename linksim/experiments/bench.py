@@ -23,11 +23,17 @@ and for ``djscc``
 (:func:`linksim.systems.scenario_adaptive.throughput.train_throughput`). The target is >= 200
 images/s on this machine. Writes ``train_pipeline.csv``.
 
+``systems`` -- training images per second of every registered learned
+system that provides a ``benchmark`` (:class:`linksim.systems.base.System`),
+each at its own reference scenario (seed 000: the 64-antenna JSCBF downlink
+of ``scenarios/training/seed000_jscbf.yaml``, with its OMP and LMMSE
+sounding); the CIFAR-10 epoch time it implies. Writes ``systems_train.csv``.
+
 ``complexity`` -- seed 003's Table III: parameters, weight memory and median
 inference time per batch of each variant's encoder, precoder and decoder
 (:mod:`linksim.systems.scenario_adaptive.complexity`). Writes ``complexity.csv``/``.json``/``.png``.
 
-The rows of ``link``, ``sscc`` and ``train`` also go into ``bench.json``; a
+The rows of ``link``, ``sscc``, ``train`` and ``systems`` also go into ``bench.json``; a
 run replaces the entries of the parts it ran and keeps the others, each part
 with the provenance of the run that measured it (``runs``). The CLI switches
 TensorFlow's oneDNN kernels on (``TF_ENABLE_ONEDNN_OPTS=1``, as for
@@ -71,7 +77,7 @@ def _reference_module():
     return sionna_reference
 
 
-PARTS = ("link", "sscc", "train", "complexity")
+PARTS = ("link", "sscc", "train", "systems", "complexity")
 #: images per second through the full training chain (GitHub issue's benchmark target)
 TRAIN_TARGET_IMAGES_PER_S = 200
 
@@ -91,6 +97,8 @@ def run_bench(out_dir: Path, batches: int = 20, parts: tuple[str, ...] = PARTS) 
         measured["sscc_pipeline"] = sscc_throughput(out_dir)
     if "train" in parts:
         measured["train_pipeline"] = train_pipeline(out_dir, steps=batches)
+    if "systems" in parts:
+        measured["systems_train"] = systems_throughput(out_dir, steps=max(1, batches // 5))
     files = [out_dir / f"{key}.csv" for key in measured]
     if measured:
         files.append(_update_bench_json(out_dir / "bench.json", measured, batches))
@@ -104,7 +112,8 @@ def run_bench(out_dir: Path, batches: int = 20, parts: tuple[str, ...] = PARTS) 
 def _update_bench_json(path: Path, measured: dict[str, list[dict]], batches: int) -> Path:
     """Replace the entries of the parts just measured in ``bench.json``, keep the others."""
     old = json.loads(path.read_text()) if path.is_file() else {}
-    keep = {k: old[k] for k in ("bler_pipeline", "sscc_pipeline", "train_pipeline") if k in old}
+    keep = {k: old[k] for k in ("bler_pipeline", "sscc_pipeline", "train_pipeline", "systems_train")
+            if k in old}
     # files written before the parts existed hold one top-level provenance for all rows
     legacy = {"timed_batches": old.get("timed_batches"), "provenance": old.get("provenance")}
     runs = {k: old.get("runs", {}).get(k, legacy) for k in keep}
@@ -182,6 +191,31 @@ def train_pipeline(out_dir: Path, steps: int = 20, batch_slots: int = 32,
               f"({row['batch_images']} images per step, oneDNN {'on' if row['onednn'] else 'off'}, "
               f"{row['cpu_cores_used']} cores used, load {row['load_avg_1min']}) -- target >= "
               f"{TRAIN_TARGET_IMAGES_PER_S} images/s: {met}")
+    return rows
+
+
+def systems_throughput(out_dir: Path, steps: int = 4) -> list[dict]:
+    """Every registered system's own ``benchmark(steps)`` rows; writes ``systems_train.csv``."""
+    from linksim.registry import SYSTEMS
+
+    rows = []
+    for name in SYSTEMS:
+        system = SYSTEMS[name]
+        if system.benchmark is None:
+            continue
+        for row in system.benchmark(steps):
+            rows.append({"system": name, **{k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
+                                           for k, v in row.items()}})
+            print(f"Training {name} {row.get('label', row.get('model', ''))}: "
+                  f"{row['images_per_s']} images/s, CIFAR-10 epoch {row['epoch_min']} min "
+                  f"(load {row.get('load_avg_1min')})")
+    path = out_dir / "systems_train.csv"
+    path.unlink(missing_ok=True)
+    if rows:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        table = ResultTable(path, columns)
+        for row in rows:
+            table.append({k: row.get(k, "") for k in columns})
     return rows
 
 

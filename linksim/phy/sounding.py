@@ -38,6 +38,8 @@ Estimators (``SOUNDING_ESTIMATORS``, built as ``cls(scenario, pilots)``):
   when the residual falls to the noise energy N0 L N_c or at
   ``sounding.max_atoms`` atoms (default min(4 L_p, L // 2, N_t): more atoms
   than that fit noise on few pilots; 4 L_p absorbs the off-grid leakage).
+  Runs eagerly or inside a compiled graph (a learned system's forward pass):
+  a user whose residual has reached the noise stops updating either way.
 """
 from __future__ import annotations
 
@@ -107,8 +109,8 @@ class SoundingEstimator(Block):
     -----
     y : [batch, num_users, fft_size, L], tf.complex
         Received pilots (:func:`sound`).
-    no : scalar tf.float
-        Noise variance.
+    no : scalar or [batch, 1, 1, 1], tf.float
+        Noise variance (per slot: broadcast over users, subcarriers, pilots).
 
     Output
     ------
@@ -204,12 +206,13 @@ class OMPSounding(SoundingEstimator):
         thr = tf.cast(no, self.rdtype) * num_f * num_l                      # noise energy of Y_k
         residual = y
         h_hat = tf.zeros(tf.concat([tf.shape(y)[:-1], [self._dict.shape[0]]], 0), self.cdtype)
-        active = tf.ones(tf.shape(y)[:2], tf.bool)
+        active = tf.ones(tf.concat([tf.shape(y)[:2], [1, 1]], 0), tf.bool)   # [B, K, 1, 1]
         support = None
         for _ in range(self._max_atoms):
-            active = tf.logical_and(active, tf.reduce_sum(tf.abs(residual) ** 2, [-2, -1]) > thr)
-            if not bool(tf.reduce_any(active)):
-                break
+            energy = tf.reduce_sum(tf.abs(residual) ** 2, [-2, -1], keepdims=True)
+            active = tf.logical_and(active, energy > thr)
+            if tf.executing_eagerly() and not bool(tf.reduce_any(active)):
+                break  # eager shortcut; in a graph the masked updates below leave h_hat as is
             corr = tf.matmul(residual, tf.linalg.adjoint(self._phi))        # [B, K, F, G]
             score = tf.reduce_sum(tf.abs(corr) ** 2, -2) / self._phi_norm2   # [B, K, G]
             best = tf.argmax(score, -1, output_type=tf.int32)[..., None]
@@ -221,9 +224,8 @@ class OMPSounding(SoundingEstimator):
             new_res = y - tf.matmul(coef, phi_s)
             atoms = tf.gather(tf.linalg.adjoint(self._dict), support)        # [B, K, S, M] (a^H)
             new_h = tf.matmul(coef, atoms)
-            mask = active[:, :, None, None]
-            h_hat = tf.where(mask, new_h, h_hat)
-            residual = tf.where(mask, new_res, residual)
+            h_hat = tf.where(active, new_h, h_hat)
+            residual = tf.where(active, new_res, residual)
         return h_hat
 
 

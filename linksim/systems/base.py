@@ -151,6 +151,9 @@ class System:
     quick: Callable[[SemanticConfig], SemanticConfig]
     stages: Callable[[SemanticConfig], tuple[Stage, ...]] = single_stage
     warm_start: Any = None
+    benchmark: Callable[[int], list[dict]] | None = None
+    """``benchmark(steps) -> rows``: training throughput at the system's own reference
+    scenario (``linksim bench --only systems``); one dict per timed configuration."""
 
     def __post_init__(self) -> None:
         if self.link not in LINKS:

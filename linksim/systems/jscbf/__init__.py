@@ -17,6 +17,7 @@ from linksim.systems.jscbf.config import JSCBFConfig, quick
 from linksim.systems.jscbf.model import (ARCHITECTURE, VARIANTS, JSCBFSystem, Variant,
                                          build_system, stages)
 from linksim.systems.jscbf.surgery import WarmStart
+from linksim.systems.jscbf.throughput import benchmark
 
 SYSTEM = System(
     name="jscbf",
@@ -29,6 +30,7 @@ SYSTEM = System(
     quick=quick,
     stages=stages,
     warm_start=WarmStart(),
+    benchmark=benchmark,
 )
 SYSTEMS.register("jscbf", SYSTEM.summary)(SYSTEM)
 

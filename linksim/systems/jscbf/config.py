@@ -74,11 +74,12 @@ class JSCBFConfig(SemanticConfig):
                                         description="attention heads of those transformers")
     wmmse_layers: int = arch_field(3, shapes_weights=True, label="I1={}", ge=1, le=50,
                                    description="unfolded WMMSE layers (Algorithm 1's I_1)")
-    bs_csi: Literal["perfect", "ls", "lmmse"] = arch_field(
-        "lmmse", shapes_weights=False, label="csi={}",
+    bs_csi: Literal["perfect", "estimated"] = arch_field(
+        "estimated", shapes_weights=False, label="csi={}",
         description="the BS's channel: perfect, or estimated from sounding.num_pilots pilot "
-                    "OFDM symbols with the LS / LMMSE sounding estimator (linksim.phy.sounding; "
-                    "the paper: GMMV-LAMP)")
+                    "OFDM symbols with the scenario's sounding.estimator (ls, lmmse, omp: "
+                    "linksim.phy.sounding; the paper: GMMV-LAMP), the same section and "
+                    "estimators as `linksim sounding` measures")
     loss: Literal["mse", "mse+ms_ssim"] = arch_field(
         "mse", shapes_weights=False, label="loss={}",
         description="MSE, or MSE + ms_ssim_weight (1 - MS-SSIM) (the paper adds LPIPS, which "

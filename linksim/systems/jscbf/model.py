@@ -3,8 +3,9 @@
 ``call`` follows the block diagram top to bottom:
 
 1. the BS's channel Ĥ: given (``h_bs``), the true one (``bs_csi: perfect``),
-   or estimated from L pilot OFDM symbols (:mod:`linksim.phy.sounding`, LS or
-   LMMSE; the paper uses GMMV-LAMP) at the slot's noise level;
+   or estimated from L pilot OFDM symbols with the scenario's
+   ``sounding.estimator`` (:mod:`linksim.phy.sounding`: LS, LMMSE or OMP; the
+   paper uses GMMV-LAMP) at the slot's noise level;
 2. image semantic extraction (Swin encoder, Fig. 3) -> N_c x D per user;
 3. CSI semantic extraction (transformer over the subcarriers on
    [Re Ĥ, Im Ĥ], eq. 8, Fig. 4) -> N_c x csi_dim;
@@ -214,7 +215,7 @@ class JSCBFSystem(keras.Model):
         self.decoder = SwinImageDecoder(**swin, name="ue_decoder")
         if cfg.bs_csi != "perfect":
             self.pilots = tf.constant(sounding_pilots(scenario))
-            self.estimator = SOUNDING_ESTIMATORS[cfg.bs_csi](scenario, self.pilots)
+            self.estimator = SOUNDING_ESTIMATORS[scenario.sounding.estimator](scenario, self.pilots)
         self.channel_sampler: ChannelSampler | None = None
         self.trackers = {n: keras.metrics.Mean(name=n) for n in ("loss", "mse", "psnr")}
 

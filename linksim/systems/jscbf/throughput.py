@@ -23,6 +23,41 @@ from linksim.systems.jscbf.model import build_system
 
 CIFAR10_TRAIN = 50_000
 
+REFERENCE = {
+    "seed": 0, "runtime": {"mode": "graph"},
+    "ofdm": {"fft_size": 64, "num_ofdm_symbols": 2, "pilot_ofdm_symbol_indices": [0],
+             "cyclic_prefix_length": 4},
+    "channel": {"model": "sparse_multipath", "num_paths": 2},
+    "bs": {"array": {"num_rows": 8, "num_cols": 8, "polarization": "single",
+                     "polarization_type": "V", "pattern": "omni"}},
+    "ue": {"num_users": 4},
+    "sounding": {"num_pilots": 32, "estimator": "omp"},
+    "semantic": {"system": "jscbf", "model": "jscbf", "num_tx_ant": 64, "upa": [8, 8],
+                 "num_symbols": 2, "bs_csi": "estimated", "loss": "mse+ms_ssim",
+                 "train_channels": ["sparse_multipath"], "train_snr_db": [0.0, 25.0],
+                 "batch_size": 16},
+}
+"""The link of ``scenarios/training/seed000_jscbf.yaml`` (a test keeps the two equal): the
+bench's reference scenario, which must not depend on the repository's files."""
+
+
+def benchmark(steps: int = 4) -> list[dict]:
+    """``linksim bench --only systems`` rows: :func:`train_throughput` at :data:`REFERENCE`.
+
+    Two rows, the BS sounding with OMP (the trained models') and with LMMSE:
+    the first measures the system as trained, the ratio of the two the cost of
+    the sparse estimator inside every training step.
+    """
+    base = Scenario.model_validate(REFERENCE)
+    rows = []
+    for estimator in ("omp", "lmmse"):
+        sc = base.model_copy(update={"sounding": base.sounding.model_copy(
+            update={"estimator": estimator})})
+        row = train_throughput(sc, batch_slots=base.semantic.batch_size, steps=steps)
+        rows.append({"label": f"{row['model']}, {estimator} sounding L = "
+                              f"{sc.sounding.num_pilots}", "sounding": estimator, **row})
+    return rows
+
 
 def train_throughput(scenario: Scenario, cfg: JSCBFConfig | None = None, batch_slots: int = 8,
                      steps: int = 4, channel: str = "sparse_multipath") -> dict:
