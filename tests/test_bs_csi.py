@@ -119,3 +119,33 @@ def test_capacity_budget_falls_with_estimated_csi():
 
 def test_estimators_are_registered():
     assert {"ls", "lmmse"} <= set(BS_ESTIMATORS)
+
+
+def test_sounding_estimator_gives_the_precoder_the_sparse_sounding_estimate():
+    """precoder.csi_estimator: sounding = linksim.phy.sounding's model (L < N_t, OMP) on the link's grid."""
+    def scenario(pilots, estimator="omp"):
+        return make_scenario(
+            channel={"model": "sparse_multipath", "num_paths": 2},
+            bs={"array": {"num_rows": 4, "num_cols": 4, "polarization": "single",
+                          "polarization_type": "V", "pattern": "omni"}},
+            ue={"num_users": 2}, ofdm={"fft_size": 16, "cyclic_prefix_length": 4},
+            sounding={"num_pilots": pilots, "estimator": estimator},
+            precoder={"csi": "estimated", "csi_estimator": "sounding"})
+
+    nmse = {}
+    for pilots, est in ((4, "ls"), (8, "ls"), (8, "omp"), (16, "omp")):
+        sc = scenario(pilots, est)
+        sionna.phy.config.seed = 5
+        h = CHANNELS["sparse_multipath"](sc, resource_grid(sc))(8)
+        h_hat, err_var = bs_csi(sc)(h, tf.constant(0.01))
+        assert h_hat.shape == h.shape and float(err_var) == 0.0
+        # one estimate, held over the slot's OFDM symbols
+        np.testing.assert_array_equal(h_hat[..., 0, :].numpy(), h_hat[..., -1, :].numpy())
+        nmse[(pilots, est)] = float(tf.reduce_sum(tf.abs(h_hat - h) ** 2) / tf.reduce_sum(tf.abs(h) ** 2))
+    # min-norm LS with L < N_t = 16 keeps about L/N_t of the channel; OMP recovers the 2 paths
+    assert nmse[(4, "ls")] > nmse[(8, "ls")] > 0.3, nmse
+    assert nmse[(8, "omp")] < 0.3 * nmse[(8, "ls")] and nmse[(16, "omp")] < nmse[(8, "omp")], nmse
+    sc = scenario(8)
+    link = DownlinkLink(sc, MCS(qam=4, rate=0.5))                 # RZF from the OMP estimate
+    bits, bits_hat = link(2, link.noise_variance(10.0))
+    assert bits_hat.shape == bits.shape

@@ -26,8 +26,11 @@ error or delay. The LMMSE variant scales it with the per-link channel energy
 
     Ĥ_LMMSE = σ_h² / (σ_h² + σ_e²) · (H + E),   error variance σ_h² σ_e² / (σ_h² + σ_e²).
 
-A new estimator (OMP / learned AMP exploiting the angular-delay sparsity,
-seed 000) is a subclass plus one ``@BS_ESTIMATORS.register`` line.
+``sounding`` runs the full-array pilot model of :mod:`linksim.phy.sounding`
+instead (the ``sounding`` section: L < N_t pilots, LS / LMMSE / OMP, the
+estimators of seed 000 and of the JSCBF system), so a classical baseline
+precodes from the same estimate as the learned system it is compared with.
+A new estimator is a subclass plus one ``@BS_ESTIMATORS.register`` line.
 """
 from __future__ import annotations
 
@@ -39,7 +42,8 @@ from sionna.phy.utils import complex_normal, expand_to_rank
 from linksim.config import Scenario
 from linksim.phy.noise import snr_db_to_no
 from linksim.phy.precoding import transmit_power
-from linksim.registry import BS_ESTIMATORS
+from linksim.phy.sounding import channel_matrix, scenario_pilots, sound
+from linksim.registry import BS_ESTIMATORS, SOUNDING_ESTIMATORS
 
 
 class BSChannelEstimator(Block):
@@ -99,6 +103,40 @@ class LMMSESounding(BSChannelEstimator):
         var_h = tf.reduce_mean(tf.abs(h) ** 2, axis=[3, 4, 5, 6], keepdims=True)
         w = var_h / (var_h + err_var)
         return tf.cast(w, self.cdtype) * h_ls, w * err_var
+
+
+@BS_ESTIMATORS.register("sounding")
+class PilotSounding(BSChannelEstimator):
+    """Full-array pilot sounding of :mod:`linksim.phy.sounding` (``sounding`` section; seed 000).
+
+    The BS sends ``sounding.num_pilots`` = L pilot OFDM symbols, the columns
+    of :func:`~linksim.phy.sounding.scenario_pilots` (L < N_t allowed), each
+    UE feeds back what it received and the BS estimates H with
+    ``sounding.estimator`` (ls, lmmse, omp), at N0_s (the data N0, or
+    ``precoder.csi_snr_db``); ``precoder.csi_pilots`` is not used. The
+    estimate is taken on the first OFDM symbol and held over the slot (the
+    sparse multipath model is static over a slot; a 38.901 channel with
+    mobility then also ages within the slot). Single-antenna UEs. The error
+    variance is not known in closed form for OMP: ``err_var`` is 0, so a
+    precoder regularised by it (RZF's alpha = N0 + err_var) uses N0 alone.
+    """
+
+    def __init__(self, scenario: Scenario, resource_grid: ResourceGrid | None = None,
+                 precision=None):
+        super().__init__(scenario, resource_grid, precision=precision)
+        if scenario.ue.array.num_ant != 1:
+            raise ValueError("precoder.csi_estimator: sounding needs single-antenna UEs "
+                             f"(ue.array has {scenario.ue.array.num_ant})")
+        self._pilots = tf.constant(scenario_pilots(scenario), self.cdtype)
+        self._estimator = SOUNDING_ESTIMATORS[scenario.sounding.estimator](
+            scenario, self._pilots, precision=precision)
+
+    def call(self, h, no):
+        no_s = tf.cast(no if self._csi_no is None else self._csi_no, self.rdtype)
+        no_s = tf.reshape(no_s, [-1, 1, 1, 1])                              # [B or 1, 1, 1, 1]
+        h_hat = self._estimator(sound(channel_matrix(h), self._pilots, no_s), no_s)  # [B, K, F, M]
+        h_hat = tf.transpose(h_hat, [0, 1, 3, 2])[:, :, None, None, :, None, :]      # [B, K, 1, 1, M, 1, F]
+        return tf.broadcast_to(h_hat, tf.shape(h)), tf.zeros([], self.rdtype)
 
 
 class PerfectCSI(BSChannelEstimator):

@@ -55,6 +55,7 @@ from linksim.config import Scenario
 from linksim.phy.channels.sparse_multipath import upa_response, upa_response_spatial
 from linksim.phy.precoding import transmit_power
 from linksim.registry import SOUNDING_ESTIMATORS
+from linksim.seeding import derived_seed
 
 
 def channel_matrix(h_freq: tf.Tensor) -> tf.Tensor:
@@ -87,6 +88,27 @@ def pilot_matrix(num_ant: int, num_pilots: int, kind: str = "auto", power: float
         raise ValueError(f"sounding.pilots: {kind!r} -- allowed: auto, dft, random")
     amp = tf.cast((power / num_ant) ** 0.5, rdtype)
     return tf.complex(amp * tf.cos(phase), amp * tf.sin(phase))
+
+
+def scenario_pilots(scenario: Scenario) -> np.ndarray:
+    """The BS's pilot matrix [N_t, L] for ``scenario.sounding``, fixed by the scenario seed.
+
+    DFT when ``sounding.pilots`` is dft (or auto with L >= N_t), else i.i.d.
+    uniform phases from a NumPy generator seeded from ``scenario.seed``
+    (:func:`pilot_matrix` draws those from Sionna's global generator, which
+    would give another matrix after a reload of a trained model);
+    ||p_l||^2 = P_re (:func:`linksim.phy.precoding.transmit_power`) in both cases.
+    """
+    m, l = scenario.bs.array.num_ant, scenario.sounding.num_pilots
+    power = transmit_power(scenario)
+    kind = scenario.sounding.pilots
+    if kind == "dft" or (kind == "auto" and l >= m):
+        return pilot_matrix(m, l, "dft", power).numpy()
+    # the tag predates this function's move from the seed-000 system: kept, so trained models
+    # are evaluated with the pilots they were trained with
+    phase = np.random.default_rng(derived_seed(scenario.seed, "jscbf-pilots")).uniform(
+        0, 2 * np.pi, (m, l))
+    return (np.sqrt(power / m) * np.exp(1j * phase)).astype(np.complex64)
 
 
 def sound(h: tf.Tensor, pilots: tf.Tensor, no) -> tf.Tensor:

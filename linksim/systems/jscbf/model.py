@@ -56,9 +56,8 @@ from linksim.nn.losses import ms_ssim
 from linksim.nn.power import clip_energy, unit_mean_power
 from linksim.nn.scenario_layer import scenario_config
 from linksim.phy.precoding import transmit_power
-from linksim.phy.sounding import channel_matrix, pilot_matrix
+from linksim.phy.sounding import channel_matrix, scenario_pilots
 from linksim.registry import SOUNDING_ESTIMATORS, Registry
-from linksim.seeding import derived_seed
 from linksim.systems.base import Architecture, Stage
 from linksim.systems.jscbf.beamforming import DataDrivenBeamformer, UnfoldedWMMSE, classical_rzf
 from linksim.systems.jscbf.config import JSCBFConfig
@@ -118,25 +117,6 @@ class HybridMerge(keras.layers.Layer):
 
     def call(self, x_d: tf.Tensor, x_m: tf.Tensor) -> tf.Tensor:
         return (tf.complex(self.beta_d, 0.0) * x_d + tf.complex(self.beta_m, 0.0) * x_m)
-
-
-def sounding_pilots(scenario: Scenario) -> np.ndarray:
-    """The BS's pilot matrix [N_t, L], fixed by the scenario seed (so a saved model reloads with it).
-
-    DFT when ``sounding.pilots`` is dft (or auto with L >= N_t), else i.i.d.
-    uniform phases from a NumPy generator seeded from ``scenario.seed``
-    (``linksim.phy.sounding.pilot_matrix`` draws those from Sionna's global
-    generator, which would give another matrix after a reload);
-    ||p_l||^2 = P_re in both cases.
-    """
-    m, l = scenario.bs.array.num_ant, scenario.sounding.num_pilots
-    power = transmit_power(scenario)
-    kind = scenario.sounding.pilots
-    if kind == "dft" or (kind == "auto" and l >= m):
-        return pilot_matrix(m, l, "dft", power).numpy()
-    phase = np.random.default_rng(derived_seed(scenario.seed, "jscbf-pilots")).uniform(
-        0, 2 * np.pi, (m, l))
-    return (np.sqrt(power / m) * np.exp(1j * phase)).astype(np.complex64)
 
 
 @keras.saving.register_keras_serializable("linksim")
@@ -214,7 +194,7 @@ class JSCBFSystem(keras.Model):
         self.channel = OFDMChannel(name="channel")
         self.decoder = SwinImageDecoder(**swin, name="ue_decoder")
         if cfg.bs_csi != "perfect":
-            self.pilots = tf.constant(sounding_pilots(scenario))
+            self.pilots = tf.constant(scenario_pilots(scenario))
             self.estimator = SOUNDING_ESTIMATORS[scenario.sounding.estimator](scenario, self.pilots)
         self.channel_sampler: ChannelSampler | None = None
         self.trackers = {n: keras.metrics.Mean(name=n) for n in ("loss", "mse", "psnr")}
