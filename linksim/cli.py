@@ -142,11 +142,15 @@ def _parser() -> argparse.ArgumentParser:
                     "Early stopping on the validation loss (semantic.patience).")
     train.add_argument("scenario", type=Path, help="scenario YAML file")
     train.add_argument("--model", default=None,
-                       help="variant (full, no_pilot, rzf, djscc, zf); default: semantic.model")
+                       help="variant of the scenario's system (seed 003: full, no_pilot, rzf, "
+                            "djscc, zf; seed 000: jscbf, model_driven, djscc; 'linksim list' "
+                            "shows all); default: semantic.model")
     train.add_argument("--out", type=Path, default=None,
                        help="output directory (default: runs/<scenario name>/train_<model>)")
     train.add_argument("--epochs", type=int, default=None,
-                       help="total epochs, resumed ones included (default: semantic.epochs)")
+                       help="total epochs, resumed ones included (default: semantic.epochs); "
+                            "for a system trained in stages, those of the end-to-end stage "
+                            "(a pre-training stage keeps its own count)")
     train.add_argument("--time-budget", type=float, default=None, metavar="MIN",
                        help="stop after MIN minutes of training (checkpoint kept; resume later)")
     train.add_argument("--batch-size", type=int, default=None, metavar="B",

@@ -304,6 +304,11 @@ def test_the_generic_trainer_pretrains_without_the_channel_then_trains_jointly(t
     for stage, no_channel in (("pretrain", True), ("joint", False)):
         saved = json.loads(zipfile.ZipFile(tmp_path / "run" / stage / "last.keras").read("config.json"))
         assert saved["config"]["no_channel"] is no_channel
+    # --epochs (here 2) extends the end-to-end stage only: pre-training keeps pretrain_epochs
+    state = train(sc, tmp_path / "run", epochs=2, verbose=0, cache_dir=tmp_path / "cache")
+    assert (state["stage"], state["status"], state["epochs_done"]) == ("joint", "done", 2)
+    pre = json.loads((tmp_path / "run" / "pretrain" / "state.json").read_text())
+    assert (pre["status"], pre["epochs_done"]) == ("done", 1)
 
 
 def test_bench_reference_is_the_shipped_training_scenario():

@@ -419,6 +419,11 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
     starting from the previous stage's best weights (a finished stage is
     skipped on a re-run, an interrupted one resumes). Parameters and the
     returned state are those of :func:`train_stage` (the last stage's).
+
+    With several stages, ``epochs`` overrides ``semantic.epochs`` only: it
+    sets the stages that train for ``semantic.epochs`` (the last, end-to-end
+    one), not those with their own count (e.g. JSCBF's ``pretrain_epochs``);
+    ``time_budget_min`` is one budget for all stages together.
     """
     system = SYSTEMS[scenario.semantic.system]
     stages = system.stages(scenario.semantic)
@@ -428,10 +433,17 @@ def train(scenario: Scenario, out: Path, *, epochs: int | None = None,
                            cache_dir=cache_dir, callbacks=callbacks)
     state: dict[str, Any] = {}
     previous = init_from
+    start = time.monotonic()
     for stage in stages:
-        state = train_stage(scenario, out / stage.name, stage, epochs=epochs, batch_size=batch_size,
-                            init_from=previous, time_budget_min=time_budget_min, verbose=verbose,
-                            cache_dir=cache_dir, callbacks=callbacks)
+        budget = None if time_budget_min is None else \
+            time_budget_min - (time.monotonic() - start) / 60
+        if budget is not None and budget <= 0:
+            state = {**state, "status": "time_budget"}
+            break
+        state = train_stage(scenario, out / stage.name, stage,
+                            epochs=epochs if stage.epochs is None else None,
+                            batch_size=batch_size, init_from=previous, time_budget_min=budget,
+                            verbose=verbose, cache_dir=cache_dir, callbacks=callbacks)
         if state["status"] not in ("done", "early_stop"):
             break
         previous = out / stage.name
