@@ -202,7 +202,7 @@ def test_lmmse_and_omp_beat_ls_and_nmse_falls_with_pilots(nmse_table):
         assert all(a > b for a, b in zip(vals, vals[1:])), (est, vals)
 
 
-def test_omp_in_a_compiled_graph_equals_eager_with_a_noise_level_per_slot():
+def test_omp_and_lmmse_compiled_equal_eager_with_a_noise_level_per_slot():
     """Inside a learned system's train step OMP runs in a graph, with one N0 per slot [B, 1, 1, 1]."""
     from linksim.phy.sounding import SOUNDING_ESTIMATORS, channel_matrix, pilot_matrix
     sc = _sparse(k=2, rows=4, cols=4, fft=8)
@@ -216,6 +216,11 @@ def test_omp_in_a_compiled_graph_equals_eager_with_a_noise_level_per_slot():
     eager = omp(y, no)
     graph = tf.function(omp.call)(y, no)
     np.testing.assert_allclose(graph.numpy(), eager.numpy(), atol=1e-5)
+    xla = tf.function(omp.call, jit_compile=True)(y, no)                  # runtime.mode: xla
+    np.testing.assert_allclose(xla.numpy(), eager.numpy(), atol=1e-4)
+    lmmse = SOUNDING_ESTIMATORS["lmmse"](sc, pilots)
+    np.testing.assert_allclose(tf.function(lmmse.call, jit_compile=True)(y, no).numpy(),
+                               lmmse(y, no).numpy(), atol=1e-4)
     err = tf.reduce_sum(tf.abs(eager - h) ** 2, [1, 2, 3]) / tf.reduce_sum(tf.abs(h) ** 2, [1, 2, 3])
     assert err[0] < err[1] < err[2] and err[0] < 0.1, err.numpy()        # per-slot noise level used
 

@@ -190,7 +190,10 @@ class LMMSESounding(SoundingEstimator):
         ph = tf.linalg.adjoint(p)
         l = p.shape[1]
         gram = tf.matmul(ph, tf.matmul(c, p)) + tf.cast(no, self.cdtype) * tf.eye(l, dtype=self.cdtype)
-        w = tf.matmul(tf.linalg.inv(gram), tf.matmul(ph, c))               # [L, M]
+        # gram is Hermitian positive definite: a Cholesky solve (XLA has no MatrixInverse kernel)
+        w = tf.linalg.cholesky_solve(tf.linalg.cholesky(gram),
+                                     tf.broadcast_to(tf.matmul(ph, c), tf.concat(
+                                         [tf.shape(gram)[:-1], [c.shape[-1]]], 0)))  # [.., L, M]
         return tf.matmul(y, w)
 
 
@@ -242,7 +245,9 @@ class OMPSounding(SoundingEstimator):
             phi_s = tf.gather(self._phi, support)                            # [B, K, S, L]
             gram = tf.matmul(phi_s, tf.linalg.adjoint(phi_s))                # [B, K, S, S]
             gram += tf.cast(1e-6, self.cdtype) * tf.linalg.diag(tf.linalg.diag_part(gram))
-            coef = tf.matmul(tf.matmul(y, tf.linalg.adjoint(phi_s)), tf.linalg.inv(gram))
+            # coef = Y Phi_s^H G^-1 = (G^-1 Phi_s Y^H)^H, G Hermitian PD: Cholesky solve (XLA-safe)
+            coef = tf.linalg.adjoint(tf.linalg.cholesky_solve(
+                tf.linalg.cholesky(gram), tf.matmul(phi_s, tf.linalg.adjoint(y))))
             new_res = y - tf.matmul(coef, phi_s)
             atoms = tf.gather(tf.linalg.adjoint(self._dict), support)        # [B, K, S, M] (a^H)
             new_h = tf.matmul(coef, atoms)
