@@ -36,6 +36,7 @@ experiments:
     num_images: 6
     batch_size: 1
     visual_snr_db: [30]
+    cdf_snr_db: [30]
 """
 
 
@@ -70,6 +71,12 @@ def test_run_writes_curves_figures_and_resumes(tmp_path, weights):
     # the visual grid shows the batch-0 realisation at 30 dB: same images as the CSV point
     shot = json.loads((out / "sem_visual.json").read_text())["shots"][0]
     assert shot["snr_db"] == 30 and len(shot["psnr_db"]) == 4
+    # per-image values (Fig. 12 CDFs) on the same realisations: their mean is the CSV's point
+    per = semantic_eval.ResultTable(out / "sem_per_image.csv", []).rows()
+    assert [int(r["image"]) for r in per] == list(range(6)) and per[0]["lpips"] == ""
+    assert np.mean([float(r["psnr_db"]) for r in per]) == pytest.approx(float(rows[1]["psnr_db"]),
+                                                                        abs=1e-3)
+    assert (out / "sem_cdf.png").stat().st_size > 0
     assert main(["report", str(out)]) == 0
     report = (out / "report.md").read_text()
     assert "mean PSNR [dB] vs SNR" in report and "rzf (1 ep." in report and "accuracy" not in report

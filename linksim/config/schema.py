@@ -419,7 +419,8 @@ class SemanticExperiment(ImageExperiment):
     of the shipped scenarios are). ``baseline`` names an SSCC experiment of the same run (or a path to
     its CSV) whose best-MCS curve and capacity bound are drawn in the same
     figure. ``visual_snr_db``: SNRs of the reconstruction grid of the first
-    model (the first slot's users, Fig. 12); empty for none.
+    model (the first slot's users, Fig. 12); empty for none. ``cdf_snr_db``:
+    SNRs of the per-image distributions (seed 000 Fig. 12), first sweep point.
     """
 
     kind: Literal["semantic"] = "semantic"
@@ -430,6 +431,11 @@ class SemanticExperiment(ImageExperiment):
     weights: str = Field("runs/{scenario}/train_{model}", min_length=1)
     baseline: str | None = Field("sscc", description="SSCC experiment name or CSV path to overlay")
     visual_snr_db: list[float] = Field(default_factory=lambda: [-7.0, 3.0, 7.0])
+    cdf_snr_db: list[float] = Field(
+        default_factory=list,
+        description="SNRs at which every model's per-image PSNR and MS-SSIM (and LPIPS where "
+                    "LINKSIM_LPIPS_WEIGHTS names its weights) go to <name>_per_image.csv, "
+                    "with their CDFs in <name>_cdf.png (seed 000 Fig. 12); empty for none")
 
     @field_validator("system")
     @classmethod

@@ -62,7 +62,8 @@ def semantic_experiment(scenario: Scenario, exp: SemanticExperiment, out_dir: Pa
              semantic_plots.plot_semantic_psnr(csv_path, out_dir / f"{exp.name}.png", baseline, title),
              semantic_plots.plot_semantic_accuracy(csv_path, out_dir / f"{exp.name}_accuracy.png",
                                                    title)]
-    return files + semantic_eval.visual(scenario, exp, out_dir, images)
+    return (files + semantic_eval.visual(scenario, exp, out_dir, images)
+            + semantic_eval.per_image(scenario, exp, out_dir, images))
 
 
 def quick_version(scenario: Scenario) -> Scenario:
@@ -89,7 +90,7 @@ def quick_version(scenario: Scenario) -> Scenario:
             exp = exp.model_copy(update={
                 "sweep": {k: v[:1] for k, v in exp.sweep.items()}, "snr_db": sorted({snrs[0], snrs[-1]}),
                 "num_images": min(exp.num_images, 8), "batch_size": 2,
-                "visual_snr_db": exp.visual_snr_db[-1:]})
+                "visual_snr_db": exp.visual_snr_db[-1:], "cdf_snr_db": exp.cdf_snr_db[-1:]})
         exps.append(exp)
     runtime = scenario.runtime.model_copy(update={"mode": "eager"})
     return scenario.model_copy(update={"experiments": exps, "runtime": runtime})

@@ -281,3 +281,42 @@ def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
             "weights": trained.summary, "provenance": provenance()}
     write_json(out_dir / f"{exp.name}_visual.json", info)
     return [png, out_dir / f"{exp.name}_visual.json"]
+
+
+def per_image(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
+              image_set: ImageSet) -> list[Path]:
+    """Seed 000 Fig. 12: every model's per-image metrics at each ``cdf_snr_db`` and their CDFs.
+
+    The first sweep point's scenario and the realisations of the CSV's points
+    (a point at the same SNR has these images' mean). Columns: model, snr_db,
+    image (index into the test set), psnr_db, ms_ssim and, when
+    :meth:`linksim.data.lpips.LPIPS.from_env` finds weights, lpips (else
+    empty). Writes ``<name>_per_image.csv`` (rewritten whole: each SNR is
+    one pass over the images per model) and ``<name>_cdf.png``.
+    """
+    if not exp.cdf_snr_db:
+        return []
+    from linksim.data.lpips import LPIPS
+    from linksim.experiments.semantic_plots import plot_cdfs
+
+    lpips = LPIPS.from_env()
+    sc = with_overrides(scenario, expand_sweep(exp.sweep)[0])
+    images = image_set.images
+    path = out_dir / f"{exp.name}_per_image.csv"
+    path.unlink(missing_ok=True)
+    table = ResultTable(path, ["model", "snr_db", "image", "psnr_db", "ms_ssim", "lpips"])
+    draw = channel_draw(sc)
+    for model in exp.models:
+        trained = find_weights(exp.weights, scenario, model, system=exp.system)
+        link = SemanticLink(sc, load_system(sc, trained), draw)
+        for snr in exp.cdf_snr_db:
+            recon, _ = transmit(link, images, exp.batch_size, snr)
+            values = {"psnr_db": psnr(images, recon), "ms_ssim": ms_ssim(images, recon),
+                      "lpips": None if lpips is None else lpips(images, recon)}
+            for i in range(len(images)):
+                table.append({"model": model, "snr_db": snr, "image": i,
+                              **{k: ("" if v is None else round(float(v[i]), 5))
+                                 for k, v in values.items()}})
+    title = (f"{scenario.name}: {exp.name}, {sc.channel.model}, per image "
+             f"({len(images)} images; {image_set.source})")
+    return [path, plot_cdfs(path, out_dir / f"{exp.name}_cdf.png", title)]

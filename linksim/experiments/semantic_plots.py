@@ -133,3 +133,27 @@ def plot_visual(originals: np.ndarray, labels: np.ndarray | None, shots: list[di
         ax.set_xticks([])
         ax.set_yticks([])
     return save_figure(fig, png_path, title, footer=data_footer(source))
+
+
+def plot_cdfs(csv_path: Path, png_path: Path, title: str = "") -> Path:
+    """Empirical CDFs of the per-image metrics of ``<name>_per_image.csv``, one curve per (model, SNR)."""
+    import csv
+
+    rows = list(csv.DictReader(open(csv_path)))
+    metrics = [m for m in ("psnr_db", "ms_ssim", "lpips") if rows and rows[0][m] != ""]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
+    curves = dict.fromkeys((r["model"], r["snr_db"]) for r in rows)
+    for ax, metric in zip(axes[0], metrics):
+        for model, snr in curves:
+            v = np.sort([float(r[metric]) for r in rows if (r["model"], r["snr_db"]) == (model, snr)])
+            ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", label=f"{model} @ {snr} dB")
+        ax.set_xlabel({"psnr_db": "PSNR [dB]", "ms_ssim": "MS-SSIM (3 scales)",
+                       "lpips": "LPIPS"}[metric])
+        ax.set_ylabel("CDF")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=120)
+    plt.close(fig)
+    return png_path
