@@ -24,6 +24,7 @@ are never "lost": the decoder always outputs an image.
 """
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -230,7 +231,8 @@ def _point_row(link: SemanticLink, exp: SemanticExperiment, trained: TrainedWeig
         "no": snr_db_to_no(snr), "num_images": len(images),
         "psnr_db": float(psnr(images, recon).mean()), "ssim": float(ssim(images, recon).mean()),
         "ms_ssim": float(ms_ssim(images, recon).mean()),
-        "accuracy": None if labels is None else float(np.mean(predicted == labels)),
+        "accuracy": (None if labels is None or not getattr(link.system, "classifies", True)
+                     else float(np.mean(predicted == labels))),
         "epochs_trained": trained.state.get("epochs_done"),
         "train_wall_s": trained.state.get("wall_s"),
         "encoder_width": sem.get("encoder_width"), "decoder_width": sem.get("decoder_width"),
@@ -256,6 +258,7 @@ def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     overrides = expand_sweep(exp.sweep)[0]
     sc = with_overrides(scenario, overrides)
     link = SemanticLink(sc, load_system(sc, trained))
+    classifies = getattr(link.system, "classifies", True)
     k = sc.ue.num_users
     idx = SlotLayout(len(image_set.images), exp.batch_size, k).batch(0)
     slots = image_set.images[np.maximum(idx, 0)]
@@ -265,7 +268,7 @@ def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     for snr in exp.visual_snr_db:
         pixels, logits = link.run(slots, snr, 0)
         shots.append({"snr_db": snr, "images": pixels[0], "psnr_db": psnr(originals, pixels[0]),
-                      "predicted": logits[0].argmax(-1)})
+                      "predicted": logits[0].argmax(-1) if classifies else None})
     title = (f"{scenario.name}: {model} ({trained.state.get('epochs_done')} epochs), "
              f"{sc.channel.model.upper()}, N_f={sc.ofdm.fft_size}, first slot")
     from linksim.experiments.semantic_plots import plot_visual
@@ -276,7 +279,8 @@ def visual(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
     info = {"model": model, "channel": sc.channel.model, "image_indices": idx[0].tolist(),
             "labels": None if labels is None else [names[i] for i in labels],
             "shots": [{"snr_db": s["snr_db"], "psnr_db": [round(float(p), 2) for p in s["psnr_db"]],
-                       "predicted": [names[i] if names else int(i) for i in s["predicted"]]}
+                       "predicted": None if s["predicted"] is None else
+                       [names[i] if names else int(i) for i in s["predicted"]]}
                       for s in shots],
             "weights": trained.summary, "provenance": provenance()}
     write_json(out_dir / f"{exp.name}_visual.json", info)
@@ -317,6 +321,6 @@ def per_image(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
                 table.append({"model": model, "snr_db": snr, "image": i,
                               **{k: ("" if v is None else round(float(v[i]), 5))
                                  for k, v in values.items()}})
-    title = (f"{scenario.name}: {exp.name}, {sc.channel.model}, per image "
-             f"({len(images)} images; {image_set.source})")
+    title = textwrap.fill(f"{scenario.name}: {exp.name}, {sc.channel.model}, per image "
+                          f"({len(images)} images; {image_set.source})", 120)
     return [path, plot_cdfs(path, out_dir / f"{exp.name}_cdf.png", title)]

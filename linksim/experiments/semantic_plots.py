@@ -126,7 +126,8 @@ def plot_visual(originals: np.ndarray, labels: np.ndarray | None, shots: list[di
         axes[u][0].set_title(f"user {u + 1}: original{truth}", fontsize=8)
         for j, shot in enumerate(shots, start=1):
             axes[u][j].imshow(shot["images"][u])
-            guess = f"\npred. {name(shot['predicted'][u])}" if named else ""
+            guess = (f"\npred. {name(shot['predicted'][u])}"
+                     if named and shot.get("predicted") is not None else "")
             axes[u][j].set_title(f"SNR {shot['snr_db']:g} dB \u00b7 PSNR {shot['psnr_db'][u]:.1f} dB"
                                  f"{guess}", fontsize=8)
     for ax in axes.ravel():

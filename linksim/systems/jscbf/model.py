@@ -31,8 +31,8 @@ noise. The flag is saved in the model's config, so a resumed pre-training
 stays in that mode.
 
 **Logits.** JSCBF reconstructs images only; ``logits`` are zeros
-[B, K, num_classes] so that the generic evaluation (which reports an
-accuracy column) runs: that column is chance level and means nothing here.
+[B, K, num_classes] (the generic evaluation's interface) and
+``classifies = False`` tells it to leave the accuracy column empty.
 
 Variants (:data:`VARIANTS`): ``jscbf`` (the full scheme), ``model_driven``
 (Table II's ablation: no data-driven branch), ``djscc`` (the paper's deep
@@ -160,6 +160,9 @@ class JSCBFSystem(keras.Model):
     and draw ``(h, no)`` from :attr:`channel_sampler`; loss MSE or
     MSE + w (1 - MS-SSIM) (``loss``); metrics loss, mse, psnr (dB, mean over images).
     """
+
+    classifies = False
+    """No classification head: the generic evaluation reports no accuracy."""
 
     def __init__(self, scenario: Scenario, model: str = "jscbf", no_channel: bool = False,
                  num_classes: int = 10, image_size: int = 32, **arch) -> None:
