@@ -139,7 +139,7 @@ class RayExecutor:
                          _node_ip_address="127.0.0.1", **common)
             else:
                 ray.init(address=address, **common)
-        self.address = address or "local"
+        self.address = ray.get_runtime_context().gcs_address  # the cluster actually joined
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
         if address is None and "PYTHONPATH" in os.environ:
