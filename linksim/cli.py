@@ -119,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
                     "              channel, decoder, backward): full at encoder widths 1.0 and\n"
                     "              0.5 (decoder 1.5) and djscc; target >= 200 images/s\n"
                     "              -> train_pipeline.csv\n"
+                    "  ray         sweep points per hour of one small BLER sweep: this process vs\n"
+                    "              Ray with 1 and 2 workers on a local Ray instance (ratio to one\n"
+                    "              process; target >= 0.9 with 1 worker) -> ray_scaling.csv/.json\n"
                     "  complexity  seed 003 Table III: parameters, weight memory (MB) and median\n"
                     "              CPU inference time per batch of 64 slots (256 images) for the\n"
                     "              encoder, precoder and decoder of full, no_pilot, rzf and djscc\n"
@@ -135,8 +138,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="timed batches per measurement (link, complexity) or timed training "
                             "steps per configuration (train); default 20")
     bench.add_argument("--only", nargs="+", action="extend", metavar="PART",
-                       choices=("link", "sscc", "train", "complexity"),
-                       help="run only these parts: link, sscc, train, complexity (repeatable; "
+                       choices=("link", "sscc", "train", "ray", "complexity"),
+                       help="run only these parts: link, sscc, train, ray, complexity (repeatable; "
                             "default: all)")
 
     train = sub.add_parser(
@@ -517,6 +520,16 @@ def _bench(args) -> int:
     if args.batches < 1:
         raise ConfigError(f"--batches: {args.batches} -- must be at least 1")
     parts = tuple(p for p in PARTS if p in (args.only or PARTS))
+    if "ray" in parts:
+        from linksim.experiments.ray_executor import RayMissing, import_ray
+
+        try:
+            import_ray()
+        except RayMissing as err:
+            if args.only:
+                raise ConfigError(str(err)) from None
+            parts = tuple(p for p in parts if p != "ray")
+            print(f"bench: part ray skipped ({err})", file=sys.stderr)
     for path in run_bench(args.out, args.batches, parts):
         print(f"written: {path}")
     return 0

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any, Iterator
 
 from linksim.experiments.engine import Pending, Point, PointsFailed, RunPoint
@@ -59,6 +60,13 @@ def import_ray():
     except ImportError as err:
         raise RayMissing(f"--ray needs Ray: {INSTALL_HINT}") from err
     return ray
+
+
+def start_local(num_cpus: int | None = None) -> None:
+    """Start a local Ray instance on 127.0.0.1 with ``num_cpus`` CPUs (default: the machine's)."""
+    import_ray().init(address="local", num_cpus=num_cpus or os.cpu_count(),
+                      _node_ip_address="127.0.0.1", log_to_driver=False, include_dashboard=False,
+                      logging_level=logging.WARNING)
 
 
 def _one_line(err: BaseException) -> str:
@@ -131,14 +139,10 @@ class RayExecutor:
         ray = self._ray = import_ray()
         self.max_retries, self.start_timeout = max_retries, start_timeout
         self._started = not ray.is_initialized()
-        if self._started:
-            common = {"log_to_driver": False, "include_dashboard": False,
-                      "logging_level": logging.WARNING}
-            if address is None:
-                ray.init(address="local", num_cpus=num_cpus or os.cpu_count(),
-                         _node_ip_address="127.0.0.1", **common)
-            else:
-                ray.init(address=address, **common)
+        if self._started and address is None:
+            start_local(num_cpus)
+        elif self._started:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         self.address = ray.get_runtime_context().gcs_address  # the cluster actually joined
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
@@ -165,6 +169,22 @@ class RayExecutor:
         self._actors[slot] = None
         self._idle.discard(slot)
         self._starting = {r: s for r, s in self._starting.items() if s != slot}
+
+    def start(self) -> float:
+        """Start every actor now and wait until all are ready (TensorFlow imported); returns seconds.
+
+        ``map`` starts missing actors itself; this is for timing the points
+        without the workers' start-up (``linksim bench``).
+        """
+        t = time.perf_counter()
+        for slot in range(self.workers):
+            if self._actors[slot] is None:
+                self._start(slot)
+        for ref, slot in list(self._starting.items()):
+            self._ray.get(ref)
+            del self._starting[ref]
+            self._idle.add(slot)
+        return time.perf_counter() - t
 
     def close(self) -> None:
         """Kill the actors; shut Ray down if this executor started it."""
