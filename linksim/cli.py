@@ -1,7 +1,9 @@
 """``python -m linksim``: run scenarios, validate them, list plug-ins, benchmark.
 
-Exit status: 0 success, 2 invalid input (one line on stderr, no traceback),
-130 interrupted (every finished sweep point or training epoch is already on
+Exit status: 0 success, 1 sweep points that failed on Ray after their
+retries (listed by name; every other point is on disk), 2 invalid input (one
+line on stderr, no traceback; also ``--ray`` without Ray installed), 130
+interrupted (every finished sweep point or training epoch is already on
 disk). ``train`` also exits 0 when the run ended on a NaN loss: that is a
 result (``status: "nan"`` in ``state.json``, one line on stdout), not a crash.
 """
@@ -22,6 +24,8 @@ EPILOG = """examples:
   python -m linksim run scenarios/umi_4x4.yaml            # results in runs/umi_4x4/
   python -m linksim run scenarios/seed003/fig7_bler.yaml --out results/fig7_bler
   python -m linksim run scenarios/umi_4x4.yaml --quick    # smoke test, < 1 min, runs/umi_4x4/quick/
+  python -m linksim run scenarios/seed003/fig7_bler.yaml --ray          # points as Ray tasks, local Ray
+  RAY_ADDRESS=10.0.0.1:6379 python -m linksim run FILE --ray            # ... on a running cluster
   python -m linksim --verbose validate scenarios/umi_4x4.yaml   # with TensorFlow's start-up lines
   python -m linksim validate scenarios/*.yaml scenarios/*/*.yaml
   python -m linksim list                                  # registered plug-ins
@@ -59,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--only", metavar="NAME", action="append",
                      help="run only the experiment(s) with this name (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="run every sweep point as a Ray task (docs/ray.md): without ADDRESS on "
+                          "$RAY_ADDRESS if set, else on a local Ray instance sized to the machine; "
+                          "with ADDRESS (e.g. 10.0.0.1:6379, auto) on that cluster. Same rows, "
+                          "same resume; needs pip install -e \".[ray]\"")
+    run.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                     help="with --ray: points in flight, one Ray actor each (default: the "
+                          "cluster's CPUs)")
 
     val = sub.add_parser("validate", help="check scenario files without running them",
                          description="Parse and validate scenario files, including every sweep "
@@ -110,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
                     "  systems     training images/s of every learned system that has a\n"
                     "              benchmark (seed 000 JSCBF, ...), each at its reference\n"
                     "              scenario, and the CIFAR-10 epoch it implies -> systems_train.csv\n"
+                    "  ray         sweep points per hour of one small BLER sweep: this process vs\n"
+                    "              Ray with 1 and 2 workers on a local Ray instance (ratio to one\n"
+                    "              process; target >= 0.9 with 1 worker) -> ray_scaling.csv/.json\n"
                     "  complexity  seed 003 Table III: parameters, weight memory (MB) and median\n"
                     "              CPU inference time per batch of 64 slots (256 images) for the\n"
                     "              encoder, precoder and decoder of full, no_pilot, rzf and djscc\n"
@@ -126,8 +141,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="timed batches per measurement (link, complexity) or timed training "
                             "steps per configuration (train); default 20")
     bench.add_argument("--only", nargs="+", action="extend", metavar="PART",
-                       choices=("link", "sscc", "train", "systems", "complexity"),
-                       help="run only these parts: link, sscc, train, systems, complexity "
+                       choices=("link", "sscc", "train", "systems", "ray", "complexity"),
+                       help="run only these parts: link, sscc, train, systems, ray, complexity "
                             "(repeatable; "
                             "default: all)")
 
@@ -295,11 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     _load_plugins(args.verbose)  # the registries the scenario is validated against
     from linksim.config import ConfigError
+    from linksim.experiments.ray_executor import ClusterLost
     try:
         return _COMMANDS[args.command](args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except ClusterLost as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted: every finished point is saved; run the same command to resume",
               file=sys.stderr)
@@ -311,6 +330,7 @@ def _run(args) -> int:
 
     from linksim.config import ConfigError, load_scenario
     from linksim.experiments import EXPERIMENTS, quick_version
+    from linksim.experiments.engine import PointsFailed
 
     scenario = load_scenario(args.scenario)
     out = args.out or Path("runs") / scenario.name / ("quick" if args.quick else "")
@@ -326,16 +346,51 @@ def _run(args) -> int:
     if not exps:
         raise ConfigError(f"{args.scenario}: experiments: the file lists no experiment to run")
     progress = None if args.no_progress else tqdm
-    summary = []
-    for exp in exps:
-        start = time.perf_counter()
-        files = existing_files(EXPERIMENTS[exp.kind](scenario, exp, out, progress))
-        wall = time.perf_counter() - start
-        print(f"{exp.name} written: " + ", ".join(str(f) for f in files))
-        summary.append({"experiment": exp.name, "kind": exp.kind, "files": files,
-                        "headline": headline(exp.kind, out / f"{exp.name}.csv"), "wall_s": wall})
-    print(summary_table(summary, out))
+    summary, failed = [], []
+    with _executor(args) as executor:
+        for exp in exps:
+            start = time.perf_counter()
+            try:
+                files = existing_files(EXPERIMENTS[exp.kind](scenario, exp, out, progress, executor))
+            except PointsFailed as err:
+                failed += [f"{exp.name}: {p.label or p.key}: {e}" for p, e in err.failures]
+                continue
+            wall = time.perf_counter() - start
+            print(f"{exp.name} written: " + ", ".join(str(f) for f in files))
+            summary.append({"experiment": exp.name, "kind": exp.kind, "files": files,
+                            "headline": headline(exp.kind, out / f"{exp.name}.csv"), "wall_s": wall})
+    if summary:
+        print(summary_table(summary, out))
+    for line in failed:
+        print(f"failed: {line}", file=sys.stderr)
+    if failed:
+        print(f"error: {len(failed)} point(s) failed after retries; every other point is saved, "
+              "run the same command to retry them", file=sys.stderr)
+        return 1
     return 0
+
+
+@contextlib.contextmanager
+def _executor(args):
+    """The sweep executor ``run`` asked for: this process, or Ray (``--ray``) closed at the end."""
+    from linksim.config import ConfigError
+
+    if args.ray is None:
+        if args.ray_workers is not None:
+            raise ConfigError("--ray-workers: only with --ray")
+        yield None
+        return
+    if args.ray_workers is not None and args.ray_workers < 1:
+        raise ConfigError(f"--ray-workers: {args.ray_workers} -- must be at least 1")
+    from linksim.experiments.ray_executor import RayExecutor, RayMissing
+
+    address = os.environ.get("RAY_ADDRESS") or None if args.ray == "local" else args.ray
+    try:
+        executor = RayExecutor(address, workers=args.ray_workers)
+    except RayMissing as err:
+        raise ConfigError(str(err)) from None
+    with executor:
+        yield executor
 
 
 def existing_files(paths) -> list[Path]:
@@ -473,6 +528,16 @@ def _bench(args) -> int:
     if args.batches < 1:
         raise ConfigError(f"--batches: {args.batches} -- must be at least 1")
     parts = tuple(p for p in PARTS if p in (args.only or PARTS))
+    if "ray" in parts:
+        from linksim.experiments.ray_executor import RayMissing, import_ray
+
+        try:
+            import_ray(local=True)   # bench starts its own local instances
+        except RayMissing as err:
+            if args.only:
+                raise ConfigError(str(err)) from None
+            parts = tuple(p for p in parts if p != "ray")
+            print(f"bench: part ray skipped ({err})", file=sys.stderr)
     for path in run_bench(args.out, args.batches, parts):
         print(f"written: {path}")
     return 0

@@ -1,7 +1,10 @@
 """Experiments: what ``linksim run`` can execute, by the YAML's ``kind``.
 
-Each runner takes ``(scenario, experiment, out_dir, progress)`` and writes its
-CSV, JSON and PNG into ``out_dir``; it returns the paths it wrote.
+Each runner takes ``(scenario, experiment, out_dir, progress, executor=None)``
+and writes its CSV, JSON and PNG into ``out_dir``; it returns the paths it
+wrote. ``executor`` is where the sweep points run
+(:class:`~linksim.experiments.engine.LocalExecutor` by default,
+:class:`~linksim.experiments.ray_executor.RayExecutor` for ``run --ray``).
 """
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from linksim.registry import EXPERIMENTS
 
 
 @EXPERIMENTS.register("bler")
-def bler_experiment(scenario: Scenario, exp: BLERExperiment, out_dir: Path, progress=None) -> list[Path]:
+def bler_experiment(scenario: Scenario, exp: BLERExperiment, out_dir: Path, progress=None,
+                    executor=None) -> list[Path]:
     """BLER/BER vs Eb/N0 curves (CSV + JSON + PNG + Eb/N0-at-BLER-0.1 summary)."""
-    csv_path = run_bler(scenario, exp, out_dir, progress)
+    csv_path = run_bler(scenario, exp, out_dir, progress, executor)
     png = plot_bler(csv_path, out_dir / f"{exp.name}.png", title=f"{scenario.name}: {exp.name}")
     summary = bler_summary(csv_path)
     summary_path = out_dir / f"{exp.name}_summary.csv"
@@ -32,9 +36,10 @@ def bler_experiment(scenario: Scenario, exp: BLERExperiment, out_dir: Path, prog
 
 
 @EXPERIMENTS.register("sscc")
-def sscc_experiment(scenario: Scenario, exp: SSCCExperiment, out_dir: Path, progress=None) -> list[Path]:
+def sscc_experiment(scenario: Scenario, exp: SSCCExperiment, out_dir: Path, progress=None,
+                    executor=None) -> list[Path]:
     """SSCC image transmission: PSNR vs SNR per codec and MCS, capacity bound, best-MCS envelope."""
-    csv_path = run_sscc(scenario, exp, out_dir, progress)
+    csv_path = run_sscc(scenario, exp, out_dir, progress, executor)
     png = plot_psnr(csv_path, out_dir / f"{exp.name}.png", title=f"{scenario.name}: {exp.name}")
     envelope_path = out_dir / f"{exp.name}_envelope.csv"
     envelope_path.unlink(missing_ok=True)
@@ -48,11 +53,11 @@ def sscc_experiment(scenario: Scenario, exp: SSCCExperiment, out_dir: Path, prog
 
 @EXPERIMENTS.register("semantic")
 def semantic_experiment(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
-                        progress=None) -> list[Path]:
+                        progress=None, executor=None) -> list[Path]:
     """Trained semantic models: PSNR/SSIM/MS-SSIM/accuracy vs SNR beside SSCC, reconstruction grid."""
     from linksim.experiments import semantic_eval, semantic_plots  # Keras only when needed
 
-    csv_path, images = semantic_eval.run_semantic(scenario, exp, out_dir, progress)
+    csv_path, images = semantic_eval.run_semantic(scenario, exp, out_dir, progress, executor)
     baseline = None
     if exp.baseline:
         named = out_dir / f"{exp.baseline}.csv"

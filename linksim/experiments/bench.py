@@ -29,6 +29,17 @@ each at its own reference scenario (seed 000: the 64-antenna JSCBF downlink
 of ``scenarios/training/seed000_jscbf.yaml``, with its OMP and LMMSE
 sounding); the CIFAR-10 epoch time it implies. Writes ``systems_train.csv``.
 
+``ray`` -- sweep points per hour of the same small sweep (AWGN BLER, graph mode,
+four curves of four Eb/N0 points, :data:`RAY_SWEEP`) in this process
+(:class:`~linksim.experiments.engine.LocalExecutor`) and as Ray tasks on a
+local Ray instance with 1 and 2 workers
+(:class:`~linksim.experiments.ray_executor.RayExecutor`); the three run
+interleaved, ``rounds`` times, each from a fresh kind (so every run compiles
+its links), the workers' start-up (importing TensorFlow) outside the clock.
+Ratios are against the single process; the target for 1 worker is >= 0.9.
+Also checks the rows are the same in all three. Writes ``ray_scaling.csv``
+and ``ray_scaling.json`` (method, load averages, cluster, provenance).
+
 ``complexity`` -- seed 003's Table III: parameters, weight memory and median
 inference time per batch of each variant's encoder, precoder and decoder
 (:mod:`linksim.systems.scenario_adaptive.complexity`). Writes ``complexity.csv``/``.json``/``.png``.
@@ -77,7 +88,7 @@ def _reference_module():
     return sionna_reference
 
 
-PARTS = ("link", "sscc", "train", "systems", "complexity")
+PARTS = ("link", "sscc", "train", "systems", "ray", "complexity")
 #: images per second through the full training chain (GitHub issue's benchmark target)
 TRAIN_TARGET_IMAGES_PER_S = 200
 
@@ -102,6 +113,8 @@ def run_bench(out_dir: Path, batches: int = 20, parts: tuple[str, ...] = PARTS) 
     files = [out_dir / f"{key}.csv" for key in measured]
     if measured:
         files.append(_update_bench_json(out_dir / "bench.json", measured, batches))
+    if "ray" in parts:
+        files += ray_scaling(out_dir)
     if "complexity" in parts:
         from linksim.experiments.complexity import run_complexity
 
@@ -259,3 +272,73 @@ def sscc_throughput(out_dir: Path, num_images: int = 128, snr_db: float = 25.0) 
               f"(encode {row['encode_s']} s, link + decode {row['link_and_decode_s']} s, "
               f"metrics {row['metrics_s']} s for {len(images)} images)")
     return rows
+
+
+#: the sweep of the ``ray`` part: 2 MCS x 2 grid widths over AWGN, 4 Eb/N0 points each
+RAY_SWEEP = {
+    "name": "bench_ray", "seed": 3, "channel": {"model": "awgn"}, "runtime": {"mode": "graph"},
+    "experiments": [{
+        "kind": "bler", "name": "bench_ray", "mcs": [{"qam": 4, "rate": 0.5}, {"qam": 16, "rate": 0.5}],
+        "sweep": {"ofdm.fft_size": [32, 64]}, "ebno_db": [0.0, 1.0, 2.0, 3.0], "batch_size": 16,
+        "target_block_errors": 1000, "max_blocks": 512, "min_bler": 0.0}],
+}
+#: Ray's points per hour with 1 worker against the single process (GitHub issue's target)
+RAY_TARGET_RATIO = 0.9
+
+
+def ray_scaling(out_dir: Path, rounds: int = 2, workers: tuple[int, ...] = (1, 2)) -> list[Path]:
+    """Points per hour: one process vs Ray with each of ``workers``; writes ``ray_scaling.csv``/``.json``."""
+    import os
+    import tempfile
+
+    from linksim.experiments.bler import COLUMNS, BLERSweep
+    from linksim.experiments.engine import run_sweep
+    from linksim.experiments.ray_executor import RayExecutor, import_ray, start_local
+
+    sc = Scenario.model_validate(RAY_SWEEP)
+    exp = sc.experiments[0]
+    names = ["single process"] + [f"ray, {n} worker{'s' * (n > 1)}" for n in workers]
+    elapsed, start_s = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
+    loads, rows, points, cluster = [], {}, 0, None
+    start_local()
+    try:
+        for _ in range(rounds):
+            for name, n in zip(names, (None, *workers)):  # one executor at a time: n actors, n CPUs
+                ex = RayExecutor(workers=n) if n else None
+                if ex:
+                    start_s[name] += ex.start()      # importing TensorFlow: outside the clock
+                loads.append(os.getloadavg()[0])
+                with tempfile.TemporaryDirectory() as tmp:
+                    t = time.perf_counter()
+                    result = run_sweep(BLERSweep(sc, exp), Path(tmp), executor=ex)
+                    elapsed[name] += time.perf_counter() - t
+                    got = sorted(tuple(v for k, v in r.items() if k != "wall_s")
+                                 for r in ResultTable(result.path, COLUMNS).rows())
+                if ex:
+                    cluster = ex.describe()
+                    ex.close()
+                rows.setdefault(name, got)
+                points = result.points_run
+    finally:
+        import_ray().shutdown()
+    identical = all(r == rows["single process"] for r in rows.values())
+    base = rounds * points / elapsed["single process"] * 3600
+    table_path = out_dir / "ray_scaling.csv"
+    table_path.unlink(missing_ok=True)
+    table = ResultTable(table_path, ["executor", "workers", "points", "rounds", "elapsed_s",
+                                     "points_per_hour", "ratio", "worker_start_s", "rows_identical"])
+    for name, n in zip(names, (1, *workers)):
+        rate = rounds * points / elapsed[name] * 3600
+        row = {"executor": name, "workers": n,
+               "points": points, "rounds": rounds, "elapsed_s": round(elapsed[name], 1),
+               "points_per_hour": round(rate), "ratio": round(rate / base, 3),
+               "worker_start_s": round(start_s[name] / rounds, 1), "rows_identical": identical}
+        table.append(row)
+        print(f"Ray scaling, {name}: {row['points_per_hour']} points/h, ratio {row['ratio']} "
+              f"(workers' start-up {row['worker_start_s']} s outside the clock)")
+    meta_path = out_dir / "ray_scaling.json"
+    write_json(meta_path, {"method": ray_scaling.__doc__ + " " + __doc__.split("``ray`` -- ")[1].split("\n\n")[0],
+                           "sweep": RAY_SWEEP, "target_ratio_1_worker": RAY_TARGET_RATIO,
+                           "cluster": cluster, "load_avg_1min_before_each_run": loads,
+                           "rows_identical": identical, "provenance": provenance()})
+    return [table_path, meta_path]

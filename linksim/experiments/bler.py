@@ -19,7 +19,7 @@ import sionna
 import tensorflow as tf
 
 from linksim.config import MCS, BLERExperiment, Scenario, expand_sweep, sweep_label, with_overrides
-from linksim.experiments.engine import Point, SweepKind, run_sweep
+from linksim.experiments.engine import Executor, Point, SweepKind, run_sweep
 from linksim.experiments.provenance import provenance, stable_hash
 from linksim.experiments.results import ResultTable  # noqa: F401  (tests read tables through here)
 from linksim.phy.link import build_link
@@ -136,9 +136,10 @@ class BLERSweep(SweepKind):
 
 
 def run_bler(scenario: Scenario, exp: BLERExperiment, out_dir: Path,
-             progress: Callable[..., Any] | None = None) -> Path:
-    """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory."""
-    return run_sweep(BLERSweep(scenario, exp), out_dir, progress).path
+             progress: Callable[..., Any] | None = None, executor: Executor | None = None) -> Path:
+    """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory,
+    ``executor`` where the points run (:func:`~linksim.experiments.engine.run_sweep`)."""
+    return run_sweep(BLERSweep(scenario, exp), out_dir, progress, executor).path
 
 
 def _simulate_point(counter: ErrorCounter, curve: Curve, exp: BLERExperiment, ebno: float,

@@ -9,12 +9,16 @@ one is computed; the engine does everything else, in three separate steps:
   points are already on disk (matched by ``(config_hash, x)``);
 - **execution**: an :class:`Executor` maps ``kind.run_point`` over the missing
   points and yields rows as they finish (:class:`LocalExecutor`: one process,
-  in order; a Ray or multi-process executor is another implementation of
-  the same ``map``, not a second sweep loop);
+  in order; :class:`~linksim.experiments.ray_executor.RayExecutor`: Ray
+  actors on a cluster, the same ``map``, not a second sweep loop). The
+  callable it maps (:class:`RunPoint`) pickles with the kind's configuration
+  and without its caches, so a worker rebuilds those on first use;
 - **recording**: each row is appended (flushed, fsynced) the moment it
   arrives, so an interrupted sweep keeps every finished point, and the JSON
   written before the run is updated after it with the wall time of this run
-  and of all points and how many points were skipped, run and stopped.
+  and of all points, how many points were skipped, run, stopped and failed,
+  and where they ran (the executor's :meth:`~Executor.describe`: nodes,
+  CPUs, GPUs).
 
 A point is computed from its descriptor (:class:`Point`) and the kind's
 configuration alone, never from loop state: its seed (:attr:`Point.seed`) is
@@ -25,15 +29,18 @@ worker is the same row as inside a full sweep.
 
 Early stop is per curve: after each row (from disk or new) ``kind.stop_curve``
 may end its curve, and the curve's remaining points are neither run nor
-recorded. The executor pulls points lazily from an iterator that drops the
-points of stopped curves, so with :class:`LocalExecutor` the stop is exact; an
-executor that runs ahead (several points in flight) may compute a few points
-past a stop, which are valid rows and are recorded; one that runs each curve
-in order on one worker keeps the stop exact.
+recorded. The executor pulls points lazily from :class:`Pending`, which drops
+the points of stopped curves, so with :class:`LocalExecutor` the stop is
+exact; an executor that pulls ahead asks :meth:`Pending.still_wanted` before
+it starts a point pulled earlier, so one that runs each curve in order on one
+worker keeps the stop exact too; one with several points of a curve in flight
+may compute a few points past a stop, which are valid rows and are recorded.
 """
 from __future__ import annotations
 
+import os
 import sys
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +109,15 @@ class SweepKind(ABC):
 
     A kind builds what it caches (compiled transceivers, encoded payloads,
     models) lazily inside :meth:`run_point`, keyed by what determines it, so
-    that any point can run first.
+    that any point can run first. Caches are the attributes whose name starts
+    with ``_``: a pickled kind (what a Ray worker receives) carries them
+    empty (a dict as ``{}``, anything else as None), since compiled
+    TensorFlow functions do not pickle and a worker builds its own.
     """
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: ({} if isinstance(v, dict) else None) if k.startswith("_") else v
+                for k, v in self.__dict__.items()}
 
     name: str
     columns: Sequence[str]
@@ -134,18 +148,75 @@ class SweepKind(ABC):
         return False
 
 
+@dataclass
+class RunPoint:
+    """``kind.run_point(point, bar)`` as a picklable callable: what an executor maps.
+
+    Pickled (to a worker), it carries the kind without its caches
+    (:class:`SweepKind`) and no progress bar.
+    """
+
+    kind: SweepKind
+    bar: Any = None
+
+    def __call__(self, point: Point) -> dict[str, Any]:
+        return self.kind.run_point(point, self.bar)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"kind": self.kind, "bar": None}
+
+
+class Pending:
+    """The points still to run, as :func:`run_sweep` hands them to the executor.
+
+    Iterating pulls them lazily, in run order, dropping the points of curves
+    stopped by the rows seen so far (on disk or yielded). An executor that
+    pulls ahead of what it starts (to give each worker its own curve) calls
+    :meth:`still_wanted` before starting a point pulled earlier.
+    """
+
+    def __init__(self, points: Iterable[Point], still_wanted: Callable[[Point], bool]):
+        self._points, self._still_wanted = points, still_wanted
+
+    def __iter__(self) -> Iterator[Point]:
+        return iter(self._points)
+
+    def still_wanted(self, point: Point) -> bool:
+        """False when the point's curve stopped after it was pulled (it is then counted as stopped)."""
+        return self._still_wanted(point)
+
+
+class PointsFailed(RuntimeError):
+    """Raised by an executor after every other point: these points failed (after retries).
+
+    Attributes
+    ----------
+    failures : list of (Point, str)
+        Each failed point and the last error, as one line.
+    """
+
+    def __init__(self, failures: list[tuple[Point, str]]):
+        self.failures = failures
+        names = "; ".join(f"{p.label or p.key}: {err}" for p, err in failures)
+        super().__init__(f"{len(failures)} point(s) failed: {names}")
+
+
 class Executor(Protocol):
     """Runs points; :func:`run_sweep` records what it yields."""
 
-    def map(self, run: Callable[[Point], dict[str, Any]],
-            points: Iterable[Point]) -> Iterator[tuple[Point, dict[str, Any]]]:
+    def map(self, run: RunPoint, points: Pending) -> Iterator[tuple[Point, dict[str, Any]]]:
         """Yield ``(point, run(point))`` for every point, in any order, as each finishes.
 
         ``points`` is lazy: pull a point only when it can start (it drops the
-        points of curves stopped by the rows yielded so far). An exception
-        (or KeyboardInterrupt) from ``run`` propagates after the rows already
-        yielded; the engine has recorded those.
+        points of curves stopped by the rows yielded so far), or check
+        :meth:`Pending.still_wanted` before starting one pulled earlier. An
+        exception (or KeyboardInterrupt) from ``run`` propagates after the
+        rows already yielded; the engine has recorded those. An executor that
+        goes on past a failed point raises :class:`PointsFailed` at the end.
         """
+
+    def describe(self) -> dict[str, Any]:
+        """Where the points run (``executor``, ``nodes``, ``cpus``, ``gpus``, ...), for the JSON."""
 
 
 class LocalExecutor:
@@ -154,6 +225,9 @@ class LocalExecutor:
     def map(self, run, points):
         for point in points:
             yield point, run(point)
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "local", "nodes": 1, "cpus": os.cpu_count(), "workers": 1}
 
 
 @dataclass
@@ -211,13 +285,22 @@ def run_sweep(kind: SweepKind, out_dir: Path, progress: Callable[..., Any] | Non
     progress : callable or None
         tqdm-like factory ``progress(total=, desc=, unit=)``.
     executor : Executor or None
-        Default :class:`LocalExecutor`.
+        Default :class:`LocalExecutor`. Its :meth:`~Executor.describe` goes into
+        the JSON (``executor``) beside ``wall_s_this_run`` (the points' own
+        times, summed) and ``elapsed_s_this_run`` (the clock, which is less
+        when points ran in parallel).
 
     Returns
     -------
     SweepResult
         Its ``resumed`` line is also printed on stderr when points were skipped,
         and the counts are in the JSON (``points_skipped``, ``points_run``, ...).
+
+    Raises
+    ------
+    PointsFailed
+        From the executor, after every other point is recorded; the failed
+        points are also listed in the JSON (``points_failed``).
     """
     out_dir = Path(out_dir)
     meta_path = out_dir / f"{kind.name}.json"
@@ -246,11 +329,18 @@ def run_sweep(kind: SweepKind, out_dir: Path, progress: Callable[..., Any] | Non
             if bar:
                 bar.update(1)
 
-    def run(point: Point) -> dict[str, Any]:
-        return kind.run_point(point, bar)
+    def still_wanted(point: Point) -> bool:
+        if point.curve not in stopped:
+            return True
+        result.points_stopped += 1
+        if bar:
+            bar.update(1)
+        return False
 
+    failed: list[str] = []
+    start = time.perf_counter()
     try:
-        for point, row in executor.map(run, wanted()):
+        for point, row in executor.map(RunPoint(kind, bar), Pending(wanted(), still_wanted)):
             p.table.append(row)
             p.done[point.key] = row
             result.points_run += 1
@@ -259,16 +349,22 @@ def run_sweep(kind: SweepKind, out_dir: Path, progress: Callable[..., Any] | Non
                 stopped.add(point.curve)
             if bar:
                 bar.update(1)
+    except PointsFailed as err:
+        failed = [f"{q.label or q.key}: {e}" for q, e in err.failures]
+        raise
     finally:
         if bar:
             bar.close()
         hashes = {q.config_hash for q in p.points}
         meta.update({
             "wall_s_this_run": round(result.wall_s_this_run, 1),
+            "elapsed_s_this_run": round(time.perf_counter() - start, 1),
             "wall_s_all_points": round(sum(float(r["wall_s"]) for r in p.table.rows()
                                            if r["config_hash"] in hashes), 1),
+            "executor": executor.describe() if hasattr(executor, "describe") else None,
             "points_total": result.points_total, "points_skipped": result.points_skipped,
             "points_run": result.points_run, "points_stopped": result.points_stopped,
+            "points_failed": failed,
             "complete": result.points_skipped + result.points_run + result.points_stopped
             == result.points_total,
         })

@@ -38,7 +38,7 @@ from linksim.config import (Scenario, SemanticExperiment, expand_sweep, sweep_la
 from linksim.config.schema import SemanticConfig
 from linksim.data import ImageSet
 from linksim.data.metrics import ms_ssim, psnr, ssim
-from linksim.experiments.engine import Point, SweepKind, run_sweep
+from linksim.experiments.engine import Executor, Point, SweepKind, run_sweep
 from linksim.experiments.provenance import provenance, stable_hash
 from linksim.experiments.results import ResultTable, write_json  # noqa: F401  (ResultTable: tests)
 from linksim.experiments.slots import (SlotLayout, experiment_meta, load_experiment_images,
@@ -210,13 +210,15 @@ class SemanticSweep(SweepKind):
 
 
 def run_semantic(scenario: Scenario, exp: SemanticExperiment, out_dir: Path,
-                 progress: Callable[..., Any] | None = None) -> tuple[Path, ImageSet]:
+                 progress: Callable[..., Any] | None = None,
+                 executor: Executor | None = None) -> tuple[Path, ImageSet]:
     """Run (or resume) ``exp``; returns the CSV path and the images (for :func:`visual`).
 
-    ``progress`` is a tqdm-like factory.
+    ``progress`` is a tqdm-like factory, ``executor`` where the points run
+    (:func:`~linksim.experiments.engine.run_sweep`).
     """
     kind = SemanticSweep(scenario, exp)
-    return run_sweep(kind, out_dir, progress).path, kind.image_set
+    return run_sweep(kind, out_dir, progress, executor).path, kind.image_set
 
 
 def _point_row(link: SemanticLink, exp: SemanticExperiment, trained: TrainedWeights,

@@ -49,7 +49,7 @@ from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 
 from linksim.config import MCS, Scenario, SSCCExperiment, expand_sweep, sweep_label, with_overrides
 from linksim.data.metrics import ms_ssim, psnr, ssim
-from linksim.experiments.engine import Point, SweepKind, run_sweep
+from linksim.experiments.engine import Executor, Point, SweepKind, run_sweep
 from linksim.experiments.provenance import provenance, stable_hash
 from linksim.experiments.results import ResultTable  # noqa: F401  (tests read tables through here)
 from linksim.experiments.slots import (SlotLayout, experiment_meta, load_experiment_images,
@@ -481,6 +481,7 @@ class SSCCSweep(SweepKind):
 
 
 def run_sscc(scenario: Scenario, exp: SSCCExperiment, out_dir: Path,
-             progress: Callable[..., Any] | None = None) -> Path:
-    """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory."""
-    return run_sweep(SSCCSweep(scenario, exp), out_dir, progress).path
+             progress: Callable[..., Any] | None = None, executor: Executor | None = None) -> Path:
+    """Run (or resume) ``exp``; returns the CSV path. ``progress`` is a tqdm-like factory,
+    ``executor`` where the points run (:func:`~linksim.experiments.engine.run_sweep`)."""
+    return run_sweep(SSCCSweep(scenario, exp), out_dir, progress, executor).path
