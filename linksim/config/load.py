@@ -119,7 +119,8 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = 
         raise ConfigError(format_validation_error(err, source)) from None
 
 
-_SWEEPABLE = ("ofdm", "channel", "bs", "ue", "precoder", "p2p", "receiver", "sounding", "link")
+_SWEEPABLE = ("ofdm", "channel", "bs", "ue", "precoder", "p2p", "receiver", "sounding", "link",
+              "hybrid")
 
 
 def _check_sweep_path(dotted: str, source: str) -> None:

@@ -570,25 +570,80 @@ class P2PConfig(Strict):
                              "on the singular values")
 
 
+class HybridConfig(Strict):
+    """Hybrid analog-digital uplink of seed 001 (``link: mu_mimo_uplink``; Wu & Gao, Sec. II, IV-B).
+
+    Each of ``ue.num_users`` UEs has an N_t = ``ue.array.num_ant`` antenna ULA
+    behind ``num_rf_ue`` RF chains (N_RF,t), the BS an N_r = ``bs.array.num_ant``
+    ULA behind ``num_rf_bs`` (N_RF,r); analog precoders/combiners are phase
+    shifters (:mod:`linksim.phy.hybrid`). A frame is ``csi_rs_symbols`` (L)
+    downlink CSI-RS OFDM symbols, then ``num_tx_symbols`` (Q) uplink data
+    symbols (OFDM symbols 0..L-1 and L..L+Q-1 of the grid, so the channel ages
+    by Doppler between them); each UE feeds back ``feedback_bits`` (B), i.e.
+    B / ``quantizer_bits`` features of ``quantizer_bits`` bits (paper: 2-bit
+    uniform quantiser, footnote 5). UE speeds are drawn per UE and frame,
+    uniform in ``speed_kmh`` (paper: 0-120 km/h); on this link they replace
+    ``channel.min_ut_velocity``/``max_ut_velocity``.
+    """
+
+    num_rf_ue: int = Field(2, ge=1, le=64, description="RF chains per UE, N_RF,t (paper: 2)")
+    num_rf_bs: int = Field(2, ge=1, le=64, description="RF chains at the BS, N_RF,r (paper: 2)")
+    feedback_bits: int = Field(1024, ge=1, le=65536,
+                               description="feedback bits B per UE (paper: 1024; Fig. 9: 16..1024)")
+    quantizer_bits: int = Field(2, ge=1, le=16,
+                                description="bits per fed-back feature (paper: 2, footnote 5)")
+    csi_rs_symbols: int = Field(8, ge=1, le=27, description="CSI-RS OFDM symbols L (paper: 8)")
+    num_tx_symbols: int = Field(4, ge=1, le=27, description="uplink data OFDM symbols Q (paper: 4)")
+    speed_kmh: tuple[float, float] = Field(
+        (0.0, 120.0), description="UE speed ~ U[low, high] km/h per UE and frame (paper: 0-120)")
+
+    @field_validator("speed_kmh")
+    @classmethod
+    def _speed_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= value[0] <= value[1]:
+            raise ValueError("need (low, high) km/h with 0 <= low <= high (a speed is not negative)")
+        return value
+
+    @model_validator(mode="after")
+    def _whole_features(self) -> "HybridConfig":
+        if self.feedback_bits % self.quantizer_bits:
+            raise ValueError(f"feedback_bits ({self.feedback_bits}) must be a multiple of "
+                             f"quantizer_bits ({self.quantizer_bits}): whole fed-back features")
+        return self
+
+    @property
+    def num_frame_symbols(self) -> int:
+        """L + Q: OFDM symbols of one frame (CSI-RS, then data)."""
+        return self.csi_rs_symbols + self.num_tx_symbols
+
+    @property
+    def speed_range_ms(self) -> tuple[float, float]:
+        """``speed_kmh`` in m/s."""
+        return (self.speed_kmh[0] / 3.6, self.speed_kmh[1] / 3.6)
+
+
 class Scenario(HashStable):
     """One simulation scenario: system parameters plus the experiments to run.
 
     ``link`` picks the link type: ``mu_mimo_downlink`` (the BS serves
-    ``ue.num_users`` single-antenna UEs, one stream each, seed 003) or
+    ``ue.num_users`` single-antenna UEs, one stream each, seed 003),
     ``p2p_mimo`` (one BS with N_T antennas to one UE with N_R antennas, SVD
-    precoding and detection, seed 002; ``p2p`` section).
+    precoding and detection, seed 002; ``p2p`` section) or ``mu_mimo_uplink``
+    (``ue.num_users`` multi-antenna UEs to the BS through hybrid arrays, seed
+    001; ``hybrid`` section, an uplink channel model).
     """
 
     name: str = Field("scenario", pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     seed: int = Field(42, ge=0, description="makes a run reproducible bit for bit")
-    link: Literal["mu_mimo_downlink", "p2p_mimo"] = "mu_mimo_downlink"
+    link: Literal["mu_mimo_downlink", "p2p_mimo", "mu_mimo_uplink"] = "mu_mimo_downlink"
     ofdm: OFDMConfig = OFDMConfig()
     channel: ChannelConfig = ChannelConfig()
     bs: BSConfig = BSConfig()
     ue: UEConfig = UEConfig()
     precoder: PrecoderConfig = PrecoderConfig()
     p2p: P2PConfig = P2PConfig()
+    hybrid: HybridConfig = HybridConfig()
     receiver: ReceiverConfig = ReceiverConfig()
     sounding: SoundingConfig = SoundingConfig()
     runtime: RuntimeConfig = RuntimeConfig()
@@ -613,7 +668,7 @@ class Scenario(HashStable):
     def _system_section(cls, value: Any) -> SemanticConfig:
         return SemanticConfig.resolve(value)
 
-    _added_keys = ("link", "p2p", "sounding")
+    _added_keys = ("link", "p2p", "sounding", "hybrid")
 
     @model_validator(mode="after")
     def _streams_fit(self) -> "Scenario":
@@ -630,6 +685,14 @@ class Scenario(HashStable):
             if streams is not None and streams > min(n_t, n_r):
                 raise ValueError(f"p2p.num_streams ({streams}) exceeds min(N_T, N_R) = "
                                  f"min({n_t}, {n_r}) (bs.array, ue.array antennas)")
+        direction = getattr(CHANNELS[self.channel.model], "direction", "downlink")
+        if (self.link == "mu_mimo_uplink") != (direction == "uplink"):
+            raise ValueError(
+                f"channel.model {self.channel.model!r} is a{'n' if direction == 'uplink' else ''} "
+                f"{direction} channel and link is {self.link!r}; link: mu_mimo_uplink takes "
+                f"exactly the uplink models ({', '.join(uplink_channels())})")
+        if self.link == "mu_mimo_uplink":
+            self._check_hybrid_uplink()
         if self.ue.num_users > self.bs.array.num_ant:
             raise ValueError(
                 f"ue.num_users ({self.ue.num_users}) exceeds the BS antennas "
@@ -646,3 +709,34 @@ class Scenario(HashStable):
                 f"BS UPA (num_rows x num_cols = {self.bs.array.num_rows} x "
                 f"{self.bs.array.num_cols} antennas), got 'dual'")
         return self
+
+    def _check_hybrid_uplink(self) -> None:
+        """``link: mu_mimo_uplink``: RF chains fit the arrays, the frame fits the grid, one speed source."""
+        hy, n_t, n_r = self.hybrid, self.ue.array.num_ant, self.bs.array.num_ant
+        if hy.num_rf_ue > n_t:
+            raise ValueError(f"hybrid.num_rf_ue ({hy.num_rf_ue}) exceeds the UE antennas N_t = "
+                             f"ue.array.num_ant ({n_t}): N_RF,t <= N_t")
+        if hy.num_rf_bs > n_r:
+            raise ValueError(f"hybrid.num_rf_bs ({hy.num_rf_bs}) exceeds the BS antennas N_r = "
+                             f"bs.array.num_ant ({n_r}): N_RF,r <= N_r")
+        if hy.num_frame_symbols > self.ofdm.num_ofdm_symbols:
+            raise ValueError(f"hybrid.csi_rs_symbols + hybrid.num_tx_symbols ({hy.csi_rs_symbols} "
+                             f"+ {hy.num_tx_symbols}) exceeds ofdm.num_ofdm_symbols "
+                             f"({self.ofdm.num_ofdm_symbols}): one frame is L CSI-RS then Q data "
+                             f"symbols of the grid")
+        for key in ("min_ut_velocity", "max_ut_velocity"):
+            if getattr(self.channel, key) is not None:
+                raise ValueError(f"channel.{key}: link mu_mimo_uplink draws UE speeds from "
+                                 f"hybrid.speed_kmh; leave channel.{key} unset")
+        if self.channel.model == "sparse_multipath_uplink":
+            for side, array in (("ue", self.ue.array), ("bs", self.bs.array)):
+                if array.num_rows != 1 or array.polarization != "single":
+                    raise ValueError(
+                        f"{side}.array: channel.model sparse_multipath_uplink needs a "
+                        f"single-polarised ULA (num_rows 1, num_cols N), got {array.num_rows} x "
+                        f"{array.num_cols} {array.polarization}")
+
+
+def uplink_channels() -> list[str]:
+    """``channel.model`` keys of uplink channels (factories with ``direction = "uplink"``)."""
+    return [name for name in CHANNELS if getattr(CHANNELS[name], "direction", "") == "uplink"]

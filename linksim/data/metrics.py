@@ -1,4 +1,4 @@
-"""Per-image fidelity metrics on uint8 images: PSNR, SSIM and a 3-scale MS-SSIM.
+"""Per-image fidelity metrics on uint8 images (PSNR, SSIM, 3-scale MS-SSIM) and segmentation mIoU.
 
 Conventions (the seed paper reports means over the test images):
 
@@ -101,3 +101,43 @@ def ms_ssim(reference: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
         filter_size=MS_SSIM_FILTER_SIZE,
     )
     return value.numpy().astype(np.float64)
+
+
+def class_ious(prediction: np.ndarray, target: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-class IoU |P_c & G_c| / |P_c | G_c| over all pixels of all images (seed 001, eq. 29).
+
+    Parameters
+    ----------
+    prediction, target : [N, H, W] (or any equal shape), integer class ids 0..num_classes-1
+    num_classes : int
+        C (MFNet: 9, the unlabelled class 0 included as the paper's C = 9).
+
+    Returns
+    -------
+    iou : [num_classes], np.float64
+        NaN for a class that is neither predicted nor present (0 / 0).
+    """
+    pred, true = np.asarray(prediction).ravel(), np.asarray(target).ravel()
+    if pred.shape != true.shape:
+        raise ValueError(f"prediction and target differ in size: {pred.size} vs {true.size}")
+    if pred.size and (min(pred.min(), true.min()) < 0 or max(pred.max(), true.max()) >= num_classes):
+        raise ValueError(f"class ids must lie in 0..{num_classes - 1}")
+    confusion = np.bincount(true.astype(np.int64) * num_classes + pred,
+                            minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    inter = np.diag(confusion).astype(np.float64)
+    union = confusion.sum(0) + confusion.sum(1) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+
+
+def mean_iou(prediction: np.ndarray, target: np.ndarray, num_classes: int) -> float:
+    """mIoU of eq. (29): the mean of :func:`class_ious` over the classes that occur.
+
+    Pixels are pooled over the whole set before dividing (the MFNet/RTFNet
+    evaluation), not averaged per image. A class absent from both prediction
+    and target has no IoU (0 / 0) and is left out of the mean, so C in eq. (29)
+    is the number of classes that occur; one that is only predicted, or only
+    present, counts with IoU 0.
+    """
+    iou = class_ious(prediction, target, num_classes)
+    return float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")

@@ -27,5 +27,23 @@ class FrequencyChannel(Block):
         per BS antenna over the grid, so Eb/N0 is well defined.
     """
 
+    direction = "downlink"
+    """``"uplink"`` for the models of ``link: mu_mimo_uplink`` (the BS receives; their own Output)."""
+
     def call(self, batch_size: int) -> tf.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def uplink_grid(h: tf.Tensor) -> tf.Tensor:
+    """Per-UE links [B, K, N_r, N_t, S, F] as Sionna's uplink [B, 1, N_r, K, N_t, S, F] (the BS is rx 0)."""
+    return tf.transpose(h, [0, 2, 1, 3, 4, 5])[:, None]
+
+
+def ue_velocities(scenario) -> tuple[float | None, float | None]:
+    """(min, max) UE speed [m/s]: ``hybrid.speed_kmh`` on ``link: mu_mimo_uplink``, else ``channel``'s.
+
+    None: the model's default (38.901 topology defaults; CDL: min 0, max = min).
+    """
+    if scenario.link == "mu_mimo_uplink":
+        return scenario.hybrid.speed_range_ms
+    return scenario.channel.min_ut_velocity, scenario.channel.max_ut_velocity

@@ -25,8 +25,10 @@ symmetry. f_n are Sionna's baseband subcarrier frequencies (centred,
 ``subcarrier_frequencies``); the paper's n = 1..N_c differs by a per-path
 constant phase, which alpha's uniform phase absorbs (same distribution).
 The channel is constant over the slot's OFDM symbols; :func:`frequency_response`
-already takes per-path Doppler shifts and a receive-array response (seed 001:
-Doppler and a ULA at both ends), which this plug-in sets to none.
+also takes per-path Doppler shifts and a receive-array response, which this
+plug-in sets to none and seed 001's uplink
+(:mod:`linksim.phy.channels.sparse_multipath_uplink`: Doppler, a ULA at both
+ends) uses.
 """
 from __future__ import annotations
 
@@ -144,6 +146,17 @@ def uniform(shape, bounds, dtype) -> tf.Tensor:
     return sionna_config.tf_rng.uniform(shape, bounds[0], bounds[1], dtype=dtype)
 
 
+def path_gains(shape, num_paths: int, dtype) -> tf.Tensor:
+    """alpha_l ~ CN(0, 1) scaled by 1/sqrt(L_p) (seed 000 eq. 5, seed 001 eq. 6), complex of ``dtype``.
+
+    Input: shape, e.g. [batch, users, paths]; num_paths L_p; dtype the real dtype.
+    Output: [*shape] complex, E|alpha|^2 = 1 / L_p (Sionna's random generator).
+    """
+    std = tf.cast((0.5 / num_paths) ** 0.5, dtype)
+    return tf.complex(sionna_config.tf_rng.normal(shape, dtype=dtype) * std,
+                      sionna_config.tf_rng.normal(shape, dtype=dtype) * std)
+
+
 class SparseMultipathChannel(FrequencyChannel):
     """Seed 000 sparse multipath (eqs. 5-6): num_paths paths per user from an N_x x N_y BS UPA.
 
@@ -183,9 +196,7 @@ class SparseMultipathChannel(FrequencyChannel):
     def draw_paths(self, batch_size: int):
         """(alpha [B,K,L] complex incl. 1/sqrt(L), theta, phi, tau [B,K,L] float) for one call."""
         shape = [batch_size, self._num_users, self._num_paths]
-        std = tf.cast((0.5 / self._num_paths) ** 0.5, self.rdtype)
-        alpha = tf.complex(sionna_config.tf_rng.normal(shape, dtype=self.rdtype) * std,
-                           sionna_config.tf_rng.normal(shape, dtype=self.rdtype) * std)
+        alpha = path_gains(shape, self._num_paths, self.rdtype)
         theta = uniform(shape, self._azimuth, self.rdtype)
         phi = uniform(shape, self._zenith, self.rdtype)
         tau = uniform(shape, (0.0, self._max_delay), self.rdtype)

@@ -15,7 +15,7 @@ from sionna.phy.ofdm import ResourceGrid
 
 from linksim.config import Scenario
 from linksim.phy.antennas import panel_array
-from linksim.phy.channels.base import FrequencyChannel
+from linksim.phy.channels.base import FrequencyChannel, ue_velocities
 
 
 class SystemLevelChannel(FrequencyChannel):
@@ -30,23 +30,31 @@ class SystemLevelChannel(FrequencyChannel):
         The OFDM grid on which the frequency response is sampled.
     name : "umi" | "uma" | "rma"
         Which 38.901 scenario.
+    direction : "downlink" | "uplink"
+        Sionna's link direction. ``uplink`` (``link: mu_mimo_uplink``, keys
+        ``umi_uplink`` ...): the UEs transmit with ``hybrid.speed_kmh`` speeds.
 
-    Input / Output: see :class:`FrequencyChannel`.
+    Input / Output: see :class:`FrequencyChannel`; uplink: [batch, 1,
+    num_bs_ant, num_users, num_ue_ant, num_ofdm_symbols, fft_size] (Sionna's
+    own layout, the BS is the one receiver).
     """
 
     _MODELS = {"umi": UMi, "uma": UMa, "rma": RMa}
 
-    def __init__(self, scenario: Scenario, resource_grid: ResourceGrid, name: str, precision=None):
+    def __init__(self, scenario: Scenario, resource_grid: ResourceGrid, name: str,
+                 direction: str = "downlink", precision=None):
         super().__init__(precision=precision)
         ch = scenario.channel
+        self.direction = direction
+        min_speed, max_speed = ue_velocities(scenario)
         self._scenario_name = name
         self._num_users = scenario.ue.num_users
         self._topology_kwargs = {
             k: v
             for k, v in dict(
                 indoor_probability=ch.indoor_probability,
-                min_ut_velocity=ch.min_ut_velocity,
-                max_ut_velocity=ch.max_ut_velocity,
+                min_ut_velocity=min_speed,
+                max_ut_velocity=max_speed,
             ).items()
             if v is not None
         }
@@ -54,7 +62,7 @@ class SystemLevelChannel(FrequencyChannel):
             carrier_frequency=ch.carrier_frequency,
             ut_array=panel_array(scenario.ue.array, ch.carrier_frequency, precision),
             bs_array=panel_array(scenario.bs.array, ch.carrier_frequency, precision),
-            direction="downlink",
+            direction=direction,
             enable_pathloss=ch.pathloss,
             enable_shadow_fading=ch.shadow_fading,
             precision=precision,
