@@ -104,8 +104,17 @@ def test_standin_views_and_targets():
         second_view(s.rgb, "thermal")
 
 
-def test_standin_from_the_cifar_folder():
-    s = load_multimodal(None, "test", limit=20, seed=1, download=False)
+def test_standin_from_the_cifar_folder(tmp_path):
+    """A labelled folder in CIFAR-10's image-folder layout (what LINKSIM_DATA points to)."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for c, cls in enumerate(("cat", "dog")):
+        (tmp_path / "test" / cls).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(rng.integers(0, 256, (1, 1, 3)) + rng.integers(-40, 40, (32, 32, 3)),
+                             0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "test" / cls / f"{i:02d}.png")
+    s = load_multimodal(str(tmp_path), "test", limit=20, seed=1, download=False)
     assert len(s) == 20 and s.rgb.shape[1:] == (32, 32, 3) and s.labels is not None
     assert "STAND-IN" in s.source
     counts = np.bincount(colour_cluster_masks(s.rgb).ravel(), minlength=6)
