@@ -14,5 +14,5 @@ for model in jscbf djscc model_driven; do
   "$py" -m linksim train "$scenario" --model "$model" --no-progress \
       --out "runs/seed000_jscbf/train_$model" "${extra[@]}"
 done
-"$py" scripts/export_weights.py --half runs/seed000_jscbf/train_jscbf \
-    runs/seed000_jscbf/train_djscc runs/seed000_jscbf/train_model_driven --to models/seed000_jscbf
+"$py" scripts/export_weights.py --half runs/seed000_jscbf/train_jscbf/joint \
+    runs/seed000_jscbf/train_djscc/joint runs/seed000_jscbf/train_model_driven/joint --to models/seed000_jscbf
