@@ -165,7 +165,8 @@ def test_unknown_model_is_rejected_with_the_allowed_ones():
 @pytest.mark.parametrize("scenario", ["umi_4x4", "training/umi_4x4_conv_deep8w_bs8",
                                       "training/umi_4x4_conv_deep8wd_bs8",
                                       "training/umi_4x4_nf128_conv_deep8w_bs8",
-                                      "training/umi_4x4_nf128_conv_deep8wp_bs8"])
+                                      "training/umi_4x4_nf128_conv_deep8wp_bs8",
+                                      "seed000/fig9_fig10_semantic"])
 def test_the_committed_weights_load_into_their_scenarios(scenario):
     """`linksim run scenarios/<scenario>.yaml` on a fresh clone: every listed model loads and runs."""
     from linksim.config import load_scenario
@@ -182,9 +183,13 @@ def test_the_committed_weights_load_into_their_scenarios(scenario):
         assert recon.shape == images.shape and predicted.shape == (4,)
 
 
-def test_the_committed_weights_stay_within_their_30_mb_budget():
+def test_the_committed_weights_stay_within_their_budgets():
     """The issue's budget for weights in the repository (Keras files, optimizer slots stripped)."""
     root = Path(__file__).resolve().parent.parent / "models"
-    files = sorted(root.rglob("*.h5"))
-    assert len(files) >= 8                                  # umi_4x4 (4 variants) + the best N_f = 32 two + N_f = 128 two
-    assert sum(f.stat().st_size for f in files) <= 30e6
+    sizes: dict[str, int] = {}
+    for f in sorted(root.rglob("*.h5")):
+        system = json.loads((f.parent / "state.json").read_text()).get("system", "scenario_adaptive")
+        sizes[system] = sizes.get(system, 0) + f.stat().st_size
+    # seed 003 (hosted first, its issue's budget: 30 MB for 8 models); every later system 10 MB
+    assert sizes["scenario_adaptive"] <= 30e6 and len(list(root.glob("umi_4x4*/*/*.h5"))) >= 8
+    assert all(size <= 10e6 for system, size in sizes.items() if system != "scenario_adaptive"), sizes

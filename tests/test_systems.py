@@ -133,7 +133,8 @@ def test_committed_weights_are_found_from_the_scenario_file_whatever_the_working
 def test_every_committed_state_migrates():
     for path in sorted((ROOT / "models").glob("*/*/state.json")):
         state = migrate_state(json.loads(path.read_text()), str(path))
-        assert state["system"] == "scenario_adaptive" and state["version"] == STATE_VERSION
-        cfg = ScenarioAdaptiveConfig.model_validate(
-            {**ARCHITECTURE.of(state["semantic"]), "model": state["model"]})
+        assert state["system"] in SYSTEMS and state["version"] == STATE_VERSION
+        system = SYSTEMS[state["system"]]
+        cfg = system.config.model_validate(
+            {**system.architecture.of(state["semantic"]), "model": state["model"]})
         assert cfg.model == state["model"]
