@@ -193,3 +193,15 @@ def test_the_committed_weights_stay_within_their_budgets():
     # seed 003 (hosted first, its issue's budget: 30 MB for 8 models); every later system 10 MB
     assert sizes["scenario_adaptive"] <= 30e6 and len(list(root.glob("umi_4x4*/*/*.h5"))) >= 8
     assert all(size <= 10e6 for system, size in sizes.items() if system != "scenario_adaptive"), sizes
+
+
+def test_sweep_points_share_a_built_system_only_when_nothing_simulated_differs():
+    """Seed 000's models hold the pilot matrix: a sounding.num_pilots sweep must rebuild them."""
+    from linksim.config import with_overrides
+    base = make_scenario()
+    keys = {semantic_eval.system_key(with_overrides(base, o)) for o in
+            ({"sounding.num_pilots": 4}, {"sounding.num_pilots": 32}, {"channel.model": "uma"})}
+    assert len(keys) == 3
+    renamed = base.model_copy(update={"name": "other", "runtime": base.runtime.model_copy(
+        update={"mode": "xla"})})
+    assert semantic_eval.system_key(renamed) == semantic_eval.system_key(base)

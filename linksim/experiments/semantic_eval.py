@@ -144,6 +144,17 @@ def point_hash(scenario: Scenario, exp: SemanticExperiment, trained: TrainedWeig
                         "run": run, "data": data_source})
 
 
+def system_key(scenario: Scenario) -> str:
+    """What a built system depends on: the whole simulated scenario (not its name, experiments or run mode).
+
+    A system may hold scenario constants beyond its weights (JSCBF: the BS's
+    pilot matrix and sounding estimator), so two sweep points share a built
+    system only when nothing simulated differs.
+    """
+    return stable_hash(scenario.model_dump(mode="json", exclude={"name", "description",
+                                                                 "experiments", "runtime"}))
+
+
 class SemanticSweep(SweepKind):
     """The semantic evaluation as a :class:`~linksim.experiments.engine.SweepKind`.
 
@@ -194,7 +205,7 @@ class SemanticSweep(SweepKind):
         """The link of sweep point ``i`` and ``model`` (built on first use)."""
         if (i, model) not in self._links:
             sc = self.sweep_points[i][1]
-            key = (model, stable_hash(sc.model_dump(mode="json", include={"ofdm", "bs", "ue"})))
+            key = (model, system_key(sc))
             if key not in self._systems:
                 self._systems[key] = load_system(sc, self.trained[model])
             if i not in self._draws:
