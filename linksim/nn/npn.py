@@ -12,8 +12,11 @@ whose skip connection is NBNet's subspace attention (SSA, Cheng et al. 2021):
   ``basis`` vectors V_b in R^{N x K} (N = N_R N_T positions); X_1 is projected
   on their span, Y = V_b (V_b^T V_b)^{-1} V_b^T X_1 (a small ridge keeps the
   inverse defined);
-- [Y, X_2] -> two 3x3 convolutions -> 2 channels, added to h_LS (residual
-  learning: the network predicts the correction of the LS estimate).
+- [Y, X_2] -> two 3x3 convolutions -> 2 channels d, and h_e = h_LS + sqrt(N0 / P) d
+  (residual learning: the network predicts the LS error in units of its
+  standard deviation, so the correction fades as the SNR grows; without that
+  scale, the short trainings here left h_e *worse* than LS at 20 dB, the
+  correction's own error floor above LS's N0 / P).
 
 The input carries a third channel, the SNR (-log10 N0, Algorithm 1 lists the
 channel SNR among the inputs): how much to shrink an LS estimate depends on
@@ -31,6 +34,7 @@ import keras
 import tensorflow as tf
 
 from linksim.nn.conditioning import snr_feature
+from linksim.nn.swin import LazyBuild
 from linksim.phy.p2p_estimation import ls_estimate, p2p_pilots, send_pilots
 from linksim.registry import P2P_ESTIMATORS
 
@@ -40,7 +44,7 @@ def _conv(channels: int, name: str, activation: str | None = "gelu") -> keras.la
 
 
 @keras.saving.register_keras_serializable("linksim")
-class SubspaceAttention(keras.layers.Layer):
+class SubspaceAttention(LazyBuild, keras.layers.Layer):
     """NBNet's subspace attention (eqs. 11-12): project X_1 onto K basis vectors learned from [X_1, X_2].
 
     Input: x1, x2 [B, H, W, C], tf.float32.
@@ -72,7 +76,7 @@ class SubspaceAttention(keras.layers.Layer):
 @P2P_ESTIMATORS.register("npn", "noise purified network: LS, then a U-Net with subspace attention "
                                 "(seed 002 Sec. III-B; learned, pre-train it first)")
 @keras.saving.register_keras_serializable("linksim")
-class NoisePurifiedNetwork(keras.layers.Layer):
+class NoisePurifiedNetwork(LazyBuild, keras.layers.Layer):
     """B_Υ(τ, τ̂) of eq. 3: LS estimate purified by the U-Net with subspace attention (module docstring).
 
     Parameters
@@ -122,7 +126,8 @@ class NoisePurifiedNetwork(keras.layers.Layer):
         x2 = self.dec1(up)                                                  # X_2 [B, N_R, N_T, c]
         y = self.ssa(x1, x2)
         d = self.out[1](self.out[0](tf.concat([y, x2], -1)))                # [B, N_R, N_T, 2]
-        return h_ls + tf.complex(d[..., 0], d[..., 1])
+        sigma = tf.sqrt(no / self.args["power"])[:, None, None]             # LS error std
+        return h_ls + tf.cast(sigma, h_ls.dtype) * tf.complex(d[..., 0], d[..., 1])
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.args}

@@ -157,7 +157,8 @@ class LCFSCSystem(keras.Model):
         self.pilots = tf.constant(p2p_pilots(cfg.num_tx_ant, self.power))
         if cfg.csi != "perfect":
             self.estimator = P2P_ESTIMATORS[cfg.csi](cfg.num_rx_ant, cfg.num_tx_ant, self.power,
-                                                     width=cfg.npn_width, basis=cfg.npn_basis)
+                                                     width=cfg.npn_width, basis=cfg.npn_basis,
+                                                     name="csi_estimator")
         swin = dict(image_size=cfg.image_size, patch_size=cfg.patch_size,
                     window_size=cfg.window_size, embed_dims=cfg.embed_dims, depths=cfg.depths,
                     heads=cfg.heads, mlp_ratio=cfg.mlp_ratio)

@@ -21,12 +21,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from linksim.nn.swin import (PatchEmbedding, PatchMerging, SwinBlock, SwinImageDecoder, SwinStage,
-                             WindowAttention)
+from linksim.nn.swin import (LazyBuild, PatchEmbedding, PatchMerging, SwinBlock, SwinImageDecoder,
+                             SwinStage, WindowAttention)
 
 
 @keras.saving.register_keras_serializable("linksim")
-class GatedResidualNetwork(keras.layers.Layer):
+class GatedResidualNetwork(LazyBuild, keras.layers.Layer):
     """The GRN of the temporal fusion transformer (Lim et al. 2021), the semantic importance of Fig. 5.
 
     GRN(x) = LN(W_a x + GLU(W_1 ELU(W_2 x + b_2) + b_1)), GLU(γ) = σ(W_4 γ) ⊙ (W_5 γ):
@@ -66,7 +66,7 @@ def csi_image(h_e: tf.Tensor, snr: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable("linksim")
-class CSILink(keras.layers.Layer):
+class CSILink(LazyBuild, keras.layers.Layer):
     """The CSI link of the masking model (Fig. 5): a CNN maps h_e (and the SNR it holds at) to features.
 
     Two 3x3 convolutions over the N_R x N_T antenna grid, global average
@@ -189,7 +189,7 @@ class NICFMA(WindowAttention):
         t = rank_threshold(s, count)                                        # [N nW, heads, 1]
         hard = tf.cast(s >= t, s.dtype)                                     # eq. 6: 0 = masked
         soft = tf.sigmoid((s - t) / self.temperature)
-        mask = hard + soft - tf.stop_gradient(soft)
+        mask = hard + (soft - tf.stop_gradient(soft))                       # exactly hard forward
         return tf.reshape(mask, [-1, self.heads, n, n])
 
     def call(self, x: tf.Tensor, attn_mask: tf.Tensor | None = None, csi: tf.Tensor | None = None,
@@ -233,7 +233,7 @@ class CSIFusionSwinBlock(SwinBlock):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class CSIFusionSwinStage(keras.layers.Layer):
+class CSIFusionSwinStage(LazyBuild, keras.layers.Layer):
     """A Swin stage whose odd blocks are :class:`CSIFusionSwinBlock` (W-MSA / SW-MSA alternating as Swin).
 
     Input: x [N, H, W, dim]; csi [N, csi_dim]; ratio [N], tf.float32.  Output: [N, H, W, dim].
@@ -332,7 +332,7 @@ def to_real(z: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable("linksim")
-class LCFSCEncoder(keras.layers.Layer):
+class LCFSCEncoder(LazyBuild, keras.layers.Layer):
     """f_e and g_a (eq. 2, Fig. 3(a)): Swin stages with NI-CFMA in stage ``cfma_stage``, Channel ModNet, symbols.
 
     Patch embedding, the stages (patch merging between them; with
@@ -402,7 +402,7 @@ class LCFSCEncoder(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class LCFSCDecoder(keras.layers.Layer):
+class LCFSCDecoder(LazyBuild, keras.layers.Layer):
     """g_s and f_d (eq. 4): linear map to the bottleneck tokens, Channel ModNet, the Swin decoder.
 
     Input: y [N, 2 num_symbols] tf.float32 (detected symbols, real and imaginary parts);
@@ -502,7 +502,7 @@ class RCVAE(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class ADJSCCEncoder(keras.layers.Layer):
+class ADJSCCEncoder(LazyBuild, keras.layers.Layer):
     """ADJSCC's encoder (Xu et al. 2022), baseline: CNN with an AF module after every convolution.
 
     Four 5x5 convolutions (``width`` channels, strides 2, 2, 1, 1, PReLU),
@@ -542,7 +542,7 @@ def csi_vector(h_e: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable("linksim")
-class ADJSCCDecoder(keras.layers.Layer):
+class ADJSCCDecoder(LazyBuild, keras.layers.Layer):
     """ADJSCC's decoder, the mirror of :class:`ADJSCCEncoder` (transposed convolutions, AF modules, sigmoid).
 
     Input: y [N, 2 num_symbols]; context [N, c] (SNR, per-stream SNRs, Re/Im vec(h_e)), tf.float32.
