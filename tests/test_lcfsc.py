@@ -10,7 +10,7 @@ import pytest
 import sionna
 import tensorflow as tf
 
-from conftest import make_scenario
+from conftest import FixedSampler, make_scenario
 from linksim.cli import main
 from linksim.config import ConfigError
 from linksim.nn.channel import ChannelBank, OnlineChannels, training_sampler
@@ -246,19 +246,11 @@ def test_save_load_gives_identical_outputs(tmp_path):
     np.testing.assert_array_equal(fresh(inp)["reconstruction"].numpy(), before)
 
 
-class _Fixed:
-    def __init__(self, h, no):
-        self.h, self.no = h, no
-
-    def __call__(self, batch_size):
-        return self.h, self.no
-
-
 def test_a_joint_training_step_reaches_the_ratio_generator_and_lowers_the_loss():
     sc = _scenario(2)
     system = build_system(sc, sc.semantic)
     inp = _inputs(2, batch=4, snr_db=20.0)
-    system.channel_sampler = _Fixed(inp["h"], inp["no"])
+    system.channel_sampler = FixedSampler(inp["h"], inp["no"])
     with tf.GradientTape() as tape:
         out = system(inp, training=True)
         loss = system.losses_of(inp["images"], inp["h"], out)["loss"]

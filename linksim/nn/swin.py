@@ -359,6 +359,27 @@ class PatchSplitting(LazyBuild, keras.layers.Layer):
         return {**super().get_config(), "dim": self.dim}
 
 
+def hierarchical_stages(image_size: int, patch_size: int, window: int, embed_dims, depths, heads,
+                        mlp_ratio: float, make_stage=None) -> tuple[list, list, int]:
+    """A Swin encoder's hierarchy: one stage per entry, patch merging (downsampling by 2) between them.
+
+    ``make_stage(i, dim, depth, heads, window, resolution, mlp_ratio, name)`` builds stage ``i``
+    (default :class:`SwinStage`; seed 002 puts its NI-CFMA stage here). Layers are named
+    ``stage{i}`` and ``merge{i}``. Returns ``(stages, merges, side)``, ``side`` the last map's.
+    """
+    side = image_size // patch_size
+    stages, merges = [], []
+    for i, (dim, depth, head) in enumerate(zip(embed_dims, depths, heads)):
+        if i:
+            merges.append(PatchMerging(dim, name=f"merge{i}"))
+            side //= 2
+        if make_stage is None:
+            stages.append(SwinStage(dim, depth, head, window, (side, side), mlp_ratio, name=f"stage{i}"))
+        else:
+            stages.append(make_stage(i, dim, depth, head, window, (side, side), mlp_ratio, f"stage{i}"))
+    return stages, merges, side
+
+
 @keras.saving.register_keras_serializable("linksim")
 class TokenProjection(keras.layers.Layer):
     """A separable linear map between two token sequences: tokens T -> T' and channels C -> C'.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from linksim.nn.swin import (PatchEmbedding, PatchMerging, SwinImageDecoder, SwinStage,
-                             TokenProjection)
+from linksim.nn.swin import (PatchEmbedding, SwinImageDecoder, TokenProjection,
+                             hierarchical_stages)
 from linksim.nn.transformer import SequenceTransformer
 
 
@@ -28,16 +28,9 @@ class SwinImageEncoder(keras.layers.Layer):
         self.args = dict(image_size=image_size, patch_size=patch_size, window_size=window_size,
                          embed_dims=list(embed_dims), depths=list(depths), heads=list(heads),
                          mlp_ratio=mlp_ratio, num_subcarriers=num_subcarriers, image_dim=image_dim)
-        side = image_size // patch_size
         self.embed = PatchEmbedding(patch_size, embed_dims[0], name="patch_embed")
-        self.stages, self.merges = [], []
-        for i, (dim, depth, head) in enumerate(zip(embed_dims, depths, heads)):
-            if i:
-                self.merges.append(PatchMerging(dim, name=f"merge{i}"))
-                side //= 2
-            self.stages.append(SwinStage(dim, depth, head, window_size, (side, side), mlp_ratio,
-                                         name=f"stage{i}"))
-        self.side = side
+        self.stages, self.merges, self.side = hierarchical_stages(
+            image_size, patch_size, window_size, embed_dims, depths, heads, mlp_ratio)
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
         self.out = TokenProjection(num_subcarriers, image_dim, name="to_subcarriers")
 

@@ -56,7 +56,7 @@ from linksim.config import ConfigError, Scenario
 from linksim.nn.conditioning import snr_feature
 from linksim.nn.losses import ms_ssim
 from linksim.nn.power import unit_mean_power
-from linksim.nn.scenario_layer import scenario_config
+from linksim.nn.scenario_layer import from_scenario_config, scenario_config
 from linksim.phy.channel_apply import ChannelAWGN
 from linksim.phy.p2p import SVDPrecoder, num_streams, svd_transceive
 from linksim.phy.p2p_estimation import p2p_pilots, send_pilots
@@ -304,12 +304,7 @@ class LCFSCSystem(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
-        config["scenario"] = Scenario.model_validate(config["scenario"])
-        for key in ("embed_dims", "depths", "heads", "mask_ratios"):
-            if key in config:
-                config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**from_scenario_config(config, ("embed_dims", "depths", "heads", "mask_ratios")))
 
 
 def build_system(scenario: Scenario, cfg: LCFSCConfig) -> LCFSCSystem:

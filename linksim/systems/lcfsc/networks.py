@@ -21,8 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from linksim.nn.swin import (LazyBuild, PatchEmbedding, PatchMerging, SwinBlock, SwinImageDecoder,
-                             SwinStage, WindowAttention)
+from linksim.nn.swin import (LazyBuild, PatchEmbedding, SwinBlock, SwinImageDecoder, SwinStage,
+                             WindowAttention, hierarchical_stages)
 
 
 @keras.saving.register_keras_serializable("linksim")
@@ -362,17 +362,15 @@ class LCFSCEncoder(LazyBuild, keras.layers.Layer):
                          mlp_ratio=mlp_ratio, num_symbols=num_symbols, fusion=fusion,
                          cfma_stage=cfma_stage, mask_dim=mask_dim, csi_dim=csi_dim,
                          modnet_layers=modnet_layers)
-        side = image_size // patch_size
+        def make_stage(i, dim, depth, head, window, resolution, ratio, name):
+            if fusion and i == cfma_stage:
+                return CSIFusionSwinStage(dim, depth, head, window, resolution, ratio,
+                                          mask_dim=mask_dim, name=name)
+            return SwinStage(dim, depth, head, window, resolution, ratio, name=name)
+
         self.embed = PatchEmbedding(patch_size, embed_dims[0], name="patch_embed")
-        self.stages, self.merges = [], []
-        for i, (dim, depth, head) in enumerate(zip(embed_dims, depths, heads)):
-            if i:
-                self.merges.append(PatchMerging(dim, name=f"merge{i}"))
-                side //= 2
-            stage = CSIFusionSwinStage if fusion and i == cfma_stage else SwinStage
-            extra = {"mask_dim": mask_dim} if stage is CSIFusionSwinStage else {}
-            self.stages.append(stage(dim, depth, head, window_size, (side, side), mlp_ratio,
-                                     name=f"stage{i}", **extra))
+        self.stages, self.merges, side = hierarchical_stages(
+            image_size, patch_size, window_size, embed_dims, depths, heads, mlp_ratio, make_stage)
         self.tokens = side * side
         self.csi_link = CSILink(csi_dim, name="csi_link") if fusion else None
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
