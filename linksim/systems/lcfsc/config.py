@@ -98,7 +98,8 @@ class LCFSCConfig(SemanticConfig):
                                    description="weight of the NPN's estimation MSE in the loss")
     loss: Literal["ms_ssim", "mse"] = arch_field(
         "ms_ssim", shapes_weights=False, label="loss={}",
-        description="L_1: 1 - MS-SSIM (3 scales, valid on 32 x 32; linksim.nn.losses) or MSE")
+        description="L_1: 1 - MS-SSIM (3 scales, valid on 32 x 32; linksim.nn.losses) + MSE (which "
+                    "keeps a gradient where MS-SSIM's clamped terms have none), or MSE")
     pretrain_epochs: int = Field(5, ge=1, description="epochs of stage 'pretrain' (NPN by "
                                                       "Algorithm 1, codec with the stable m)")
 
