@@ -4,7 +4,7 @@ For each antenna size and channel (i.i.d. Rayleigh; narrowband samples of 38.901
 UPAs, the P2P link's channels; spatially correlated Kronecker Rayleigh with rho = 0.9), an NPN at
 the LCFSC defaults (width 16, K = 4 basis vectors) is pre-trained by Algorithm 1 (pilots through
 channel samples at SNRs uniform in 0..20 dB, LS, NPN, MSE, Adam 3e-3) for --steps steps of 64
-samples, then NPN and LS are evaluated on 4000 held-out channels (another seed) at each SNR.
+samples, then NPN and LS are evaluated on 4000 held-out draws (another seed; from a bank of 1024 matrices for UMi) at each SNR.
 Writes npn_nmse.csv (one row per point) and npn_nmse.json (settings, commit).
 
     nice -n 10 python scripts/seed002_npn_nmse.py --out results/seed002_npn_nmse
@@ -36,7 +36,8 @@ def scenario(n: int, model: str) -> Scenario:
     array = {"num_rows": rows, "num_cols": cols, "polarization": "single",
              "polarization_type": "V", "pattern": "omni"}
     return Scenario.model_validate({"link": "p2p_mimo", "runtime": {"mode": "graph"},
-                                    "channel": {"model": model}, "ofdm": {"fft_size": 8},
+                                    "channel": {"model": model},
+                                    "ofdm": {"fft_size": 8, "cyclic_prefix_length": 4},
                                     "bs": {"array": array}, "ue": {"num_users": 1, "array": array}})
 
 
@@ -67,7 +68,7 @@ def main() -> None:
         for model in args.channels:
             keras.utils.set_random_seed(2)
             sionna.phy.config.seed = 2
-            train, test = sampler(n, model, 8192, 1), sampler(n, model, 4096, 7)
+            train, test = sampler(n, model, 4096, 1), sampler(n, model, 1024, 7)
             npn = NoisePurifiedNetwork(n, n, float(n), width=16, basis=4)
             opt = keras.optimizers.Adam(3e-3)
             step = tf.function(lambda h, no: npn_pretrain_step(npn, opt, h, no))

@@ -41,7 +41,7 @@ def p2p_scenario(antennas: int = 2, channel: str = "rayleigh", **semantic) -> Sc
              "polarization_type": "V", "pattern": "omni"}
     return Scenario.model_validate({
         "link": "p2p_mimo", "runtime": {"mode": "graph"}, "channel": {"model": channel},
-        "ofdm": {"fft_size": 8}, "bs": {"array": array}, "ue": {"num_users": 1, "array": array},
+        "ofdm": {"fft_size": 8, "cyclic_prefix_length": 4}, "bs": {"array": array}, "ue": {"num_users": 1, "array": array},
         "semantic": {"system": "lcfsc", "num_tx_ant": antennas, "num_rx_ant": antennas,
                      **semantic}})
 
