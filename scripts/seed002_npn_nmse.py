@@ -3,7 +3,7 @@
 For each antenna size and channel (i.i.d. Rayleigh; narrowband samples of 38.901 UMi at the same
 UPAs, the P2P link's channels; spatially correlated Kronecker Rayleigh with rho = 0.9), an NPN at
 the LCFSC defaults (width 16, K = 4 basis vectors) is pre-trained by Algorithm 1 (pilots through
-channel samples at SNRs uniform in 0..20 dB, LS, NPN, MSE, Adam 3e-3) for --steps steps of 64
+channel samples at SNRs uniform in 0..20 dB, LS, NPN, MSE, Adam --lr, default 3e-3) for --steps steps of 64
 samples, then NPN and LS are evaluated on 4000 held-out draws (another seed; from a bank of 1024 matrices for UMi) at each SNR.
 Writes npn_nmse.csv (one row per point) and npn_nmse.json (settings, commit).
 
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--antennas", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--channels", nargs="+", default=["rayleigh", "umi", "kronecker"])
+    parser.add_argument("--lr", type=float, default=3e-3, help="Adam step size")
     args = parser.parse_args()
     linksim.plugins.load_all()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,7 @@ def main() -> None:
             sionna.phy.config.seed = 2
             train, test = sampler(n, model, 4096, 1), sampler(n, model, 1024, 7)
             npn = NoisePurifiedNetwork(n, n, float(n), width=16, basis=4)
-            opt = keras.optimizers.Adam(3e-3)
+            opt = keras.optimizers.Adam(args.lr)
             step = tf.function(lambda h, no: npn_pretrain_step(npn, opt, h, no))
             t0 = time.perf_counter()
             for _ in range(args.steps):
@@ -91,7 +92,7 @@ def main() -> None:
         ",".join(str(r[k]) for k in keys) for r in rows]) + "\n")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     (args.out / "npn_nmse.json").write_text(json.dumps({
-        "steps": args.steps, "batch": 64, "train_snr_db": [0, 20], "test_channels": 4000,
+        "steps": args.steps, "lr": args.lr, "batch": 64, "train_snr_db": [0, 20], "test_channels": 4000,
         "npn": {"width": 16, "basis": 4}, "pilots": "DFT N_T x N_T, power N_T (per_antenna)",
         "git_commit": commit, "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, indent=2))
 
