@@ -470,6 +470,7 @@ def _list(args) -> int:
     tables = {"channel.model": registry.CHANNELS, "precoder.name": registry.PRECODERS,
               "receiver.estimator": registry.ESTIMATORS, "receiver.equalizer": registry.EQUALIZERS,
               "sounding.estimator": registry.SOUNDING_ESTIMATORS,
+              "semantic.csi (p2p_mimo)": registry.P2P_ESTIMATORS,
               "codecs": registry.CODECS, "semantic.system": registry.SYSTEMS,
               "experiments[].kind": registry.EXPERIMENTS}
     for key, table in tables.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-LAYERS = ("linksim.phy", "linksim.source", "linksim.systems", "linksim.experiments")
+LAYERS = ("linksim.phy", "linksim.nn", "linksim.source", "linksim.systems", "linksim.experiments")
 
 
 def load_all() -> None:

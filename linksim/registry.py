@@ -83,6 +83,10 @@ SOUNDING_ESTIMATORS: Registry = Registry("sounding estimator")
 """``sounding.estimator``: BS-side full-channel estimators from pilot OFDM symbols (:mod:`linksim.phy.sounding`)."""
 BS_ESTIMATORS: Registry = Registry("BS channel estimator")
 """``precoder.csi_estimator``: :class:`linksim.phy.bs_csi.BSChannelEstimator` classes (CSI the BS precodes from)."""
+P2P_ESTIMATORS: Registry = Registry("P2P channel estimator")
+"""Point-to-point MIMO CSI from N_T x N_T pilots: classes ``(num_rx_ant, num_tx_ant, power, **options)``
+called ``(y_pilots [B, N_R, N_T], no [B]) -> h_hat [B, N_R, N_T]`` (``ls``: :mod:`linksim.phy.p2p_estimation`;
+``npn``, learned: :mod:`linksim.nn.npn`)."""
 EQUALIZERS: Registry = Registry("equalizer")
 """``receiver.equalizer``: Sionna OFDM equaliser factories."""
 CODECS: Registry = Registry("source codec")

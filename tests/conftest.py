@@ -43,3 +43,14 @@ def make_scenario(**sections) -> Scenario:
 def _seed():
     sionna.phy.config.seed = 1234
     yield
+
+
+class FixedSampler:
+    """A channel sampler that always returns the same draws ``(h, no)``."""
+
+    def __init__(self, h, no):
+        self.h, self.no = h, no
+
+    def __call__(self, batch_size):
+        return self.h, self.no
+

@@ -33,11 +33,13 @@ def test_shipped_scenarios_are_valid(path):
     sc = load_scenario(path)
     system = SYSTEMS[sc.semantic.system]
     assert type(sc.semantic) is system.config          # the section was read by its system
-    if system.name == "scenario_adaptive":             # seed 003: Table II's grid and 4 BS ports
-        assert sc.ofdm.num_data_ofdm_symbols == 12 and sc.bs.array.num_ant == 4
+    if sc.link == "p2p_mimo":          # seed 002: N_T x N_R, the semantic section sized to the link
+        assert sc.semantic.num_tx_ant == sc.bs.array.num_ant and sc.ue.num_users == 1
     elif system.name == "jscbf":                       # seed 000: the model fits the scenario
         from linksim.systems.jscbf.model import check_fits
         check_fits(sc, sc.semantic)
+    elif system.name == "scenario_adaptive":           # seed 003: Table II's grid and 4 BS ports
+        assert sc.ofdm.num_data_ofdm_symbols == 12 and sc.bs.array.num_ant == 4
 
 
 @pytest.mark.parametrize("path", CATALOGUE, ids=_scenario_id)

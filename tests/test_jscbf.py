@@ -10,7 +10,7 @@ import pytest
 import sionna
 import tensorflow as tf
 
-from conftest import make_scenario
+from conftest import FixedSampler, make_scenario
 from linksim.cli import main
 from linksim.config import ConfigError
 from linksim.nn.swin import (MASK_VALUE, SwinBlock, WindowAttention, shifted_window_mask,
@@ -194,16 +194,6 @@ def test_save_load_gives_identical_outputs(tmp_path, model):
     np.testing.assert_array_equal(fresh(inp)["reconstruction"].numpy(), before)
 
 
-class _Fixed:
-    """A channel sampler that always returns the same draws."""
-
-    def __init__(self, h, no):
-        self.h, self.no = h, no
-
-    def __call__(self, batch_size):
-        return self.h, self.no
-
-
 @pytest.mark.parametrize("no_channel", [True, False])
 def test_a_tiny_training_run_lowers_the_loss(no_channel):
     sc = _scenario(model="jscbf", loss="mse+ms_ssim")
@@ -211,7 +201,7 @@ def test_a_tiny_training_run_lowers_the_loss(no_channel):
     inp = _inputs(sc, batch=4, snr_db=20.0)
     (stages(sc.semantic)[0 if no_channel else 1].prepare)(system, sc.semantic)
     assert system.no_channel is no_channel
-    system.channel_sampler = _Fixed(inp["h"], inp["no"])
+    system.channel_sampler = FixedSampler(inp["h"], inp["no"])
     system.compile(optimizer=keras.optimizers.Adam(5e-3), run_eagerly=True)
     data = (inp["images"], tf.zeros([4, 2], tf.int32))
 

@@ -56,7 +56,7 @@ def test_lower_layers_never_import_upper_ones(layer):
 
 
 def test_every_system_is_registered_with_its_link_and_variants():
-    assert list(SYSTEMS) == ["scenario_adaptive", "jscbf"]
+    assert list(SYSTEMS) == ["scenario_adaptive", "jscbf", "lcfsc"]
     for name in SYSTEMS:
         system = SYSTEMS[name]
         assert system.name == name and len(system.variants) >= 2

@@ -543,6 +543,14 @@ class SemanticConfig(HashStable):
             raise ValueError("train_snr_db must be (low, high)")
         return value
 
+    def check_scenario(self, scenario: "Scenario") -> None:
+        """Raise ValueError (one line naming the key) if ``scenario`` cannot carry this system.
+
+        Called when a scenario is validated, so a mismatch between the
+        section and the link (e.g. seed 002's N_T against ``bs.array``) is a
+        one-line config error at load time. The base accepts any scenario.
+        """
+
     @classmethod
     def resolve(cls, value: Any) -> "SemanticConfig":
         """A ``semantic:`` mapping validated by its system's config class (:class:`SectionError` if bad)."""
@@ -703,6 +711,8 @@ class Scenario(HashStable):
                 f"ofdm.fft_size ({self.ofdm.fft_size}) must be a multiple of ue.num_users "
                 f"({self.ue.num_users}) for orthogonal Kronecker pilots"
             )
+        if isinstance(self.semantic, SemanticConfig):
+            self.semantic.check_scenario(self)
         if self.channel.model == "sparse_multipath" and self.bs.array.polarization != "single":
             raise ValueError(
                 "bs.array.polarization: channel.model sparse_multipath needs a single-polarised "

@@ -46,6 +46,7 @@ from linksim.experiments.slots import (SlotLayout, experiment_meta, load_experim
 from linksim.phy.channels import CHANNELS
 from linksim.phy.noise import snr_db_to_no
 from linksim.phy.ofdm import resource_grid
+from linksim.phy.p2p import P2PBlockFading
 from linksim.runtime import compiled
 from linksim.nn.channel import outdated_csi
 from linksim.registry import SYSTEMS
@@ -71,9 +72,14 @@ def load_system(scenario: Scenario, trained: TrainedWeights):
 
 
 def channel_draw(scenario: Scenario) -> Callable:
-    """``draw(batch_size) -> h``: the scenario's channel block, compiled in its runtime mode."""
-    return compiled(CHANNELS[scenario.channel.model](scenario, resource_grid(scenario)),
-                    scenario.runtime.mode)
+    """``draw(batch_size) -> h``: the scenario's channel block, compiled in its runtime mode.
+
+    On ``link: p2p_mimo`` one N_R x N_T matrix per slot (:class:`~linksim.phy.p2p.P2PBlockFading`,
+    what the P2P systems take as ``h``), else the OFDM downlink's responses.
+    """
+    block = (P2PBlockFading(scenario) if scenario.link == "p2p_mimo"
+             else CHANNELS[scenario.channel.model](scenario, resource_grid(scenario)))
+    return compiled(block, scenario.runtime.mode)
 
 
 class SemanticLink:

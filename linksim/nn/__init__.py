@@ -7,5 +7,8 @@
 - :mod:`~linksim.nn.swin`: Swin Transformer blocks (windows, shifted windows, merging, splitting);
 - :mod:`~linksim.nn.transformer`: a transformer encoder over a sequence (e.g. subcarriers);
 - :mod:`~linksim.nn.power`: transmit power normalisation (seed 000 eq. 29, unit mean power);
-- :mod:`~linksim.nn.losses`: differentiable MS-SSIM for training losses.
+- :mod:`~linksim.nn.losses`: differentiable MS-SSIM for training losses;
+- :mod:`~linksim.nn.npn`: seed 002's noise purified network, a learned P2P MIMO channel
+  estimator (registered as ``npn`` in :data:`linksim.registry.P2P_ESTIMATORS` on import).
 """
+from linksim.nn import npn  # noqa: E402,F401  (registers "npn")

@@ -21,6 +21,11 @@ calls and that is not saved with the model:
   at every step, at the price of a finite set of realisations (the bank's
   size is part of its cache key and of what a result should report).
 
+Both are link-aware: for ``link: p2p_mimo`` they draw one narrowband
+N_R x N_T matrix per slot (:class:`linksim.phy.p2p.P2PBlockFading`, i.i.d.
+Rayleigh or a registered 38.901/CDL model) instead of the OFDM downlink's
+per-RE responses (:func:`channel_block`).
+
 Both draw the SNR per slot uniformly in dB from ``snr_db`` and return the
 noise variance N0 = 10^(-SNR/10): with normalised channels and the transmit
 power of ``precoder.power``, SNR = 1/N0 per RE, the definition of the SSCC
@@ -45,6 +50,7 @@ from linksim.phy.channel_apply import ChannelAWGN
 from linksim.phy.channels import CHANNELS
 from linksim.phy.noise import snr_db_to_no
 from linksim.phy.ofdm import resource_grid
+from linksim.phy.p2p import P2PBlockFading
 from linksim.runtime import compiled
 from linksim.seeding import derived_seed
 
@@ -92,7 +98,9 @@ class ChannelSampler:
 
     Output (``__call__``)
     ---------------------
-    h : [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size], tf.complex64
+    h : tf.complex64
+        ``mu_mimo_downlink``: [batch_size, num_users, 1, 1, num_bs_ant, num_ofdm_symbols, fft_size];
+        ``p2p_mimo``: [batch_size, num_rx_ant, num_tx_ant] (one matrix per slot).
     no : [batch_size], tf.float32
     """
 
@@ -120,10 +128,9 @@ class OnlineChannels(ChannelSampler):
     def __init__(self, scenario: Scenario, names: tuple[str, ...] = ("umi", "uma", "rma"),
                  snr_db: tuple[float, float] = (-7.0, 7.0)) -> None:
         super().__init__(scenario, names, snr_db)
-        grid = resource_grid(scenario)
         # each model its own tf.function, converted by AutoGraph: Keras traces train_step with
         # AutoGraph off, and Sionna's 38.901 topology code branches in Python on tensors
-        self._models = [tf.function(CHANNELS[n](scenario, grid)) for n in self.names]
+        self._models = [tf.function(channel_block(scenario, n)) for n in self.names]
 
     def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:
         if len(self._models) == 1:
@@ -167,6 +174,7 @@ class ChannelBank(ChannelSampler):
         """Hash of everything the bank's contents depend on."""
         sc = scenario_config(self.scenario)
         key = {k: sc[k] for k in ("ofdm", "channel", "bs", "ue", "runtime")}
+        key.update({k: sc[k] for k in ("link",) if k in sc})  # dumped only when not the downlink
         key.update(names=self.names, size=self.size, seed=self.seed,
                    sionna=sionna.__version__)
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -184,20 +192,35 @@ class ChannelBank(ChannelSampler):
         return bank
 
     def _generate(self, name: str, chunk: int = 128) -> np.ndarray:
-        """[size, K, M, S, F] complex64 slots of channel ``name``."""
-        model = CHANNELS[name](self.scenario, resource_grid(self.scenario))
-        draw = compiled(model, self.scenario.runtime.mode)
+        """[size, K, M, S, F] (P2P: [size, N_R, N_T]) complex64 slots of channel ``name``."""
+        draw = compiled(channel_block(self.scenario, name), self.scenario.runtime.mode)
         sionna.phy.config.seed = derived_seed(self.seed, "channel-bank", name)
+        p2p = self.scenario.link == "p2p_mimo"
         parts, left = [], self.size
         while left > 0:
             n = min(chunk, left)
-            parts.append(draw(chunk)[:n, :, 0, 0].numpy())
+            h = draw(chunk)
+            parts.append((h if p2p else h[:, :, 0, 0])[:n].numpy())
             left -= n
         return np.concatenate(parts).astype(np.complex64)
 
     def channel(self, batch_size: int | tf.Tensor) -> tf.Tensor:
         idx = sionna.phy.config.tf_rng.uniform([batch_size], 0, tf.shape(self.bank)[0], dtype=tf.int32)
-        return tf.gather(self.bank, idx)[:, :, None, None]
+        h = tf.gather(self.bank, idx)
+        return h if self.scenario.link == "p2p_mimo" else h[:, :, None, None]
+
+
+def channel_block(scenario: Scenario, name: str):
+    """The channel draw ``block(batch_size) -> h`` of model ``name`` on the scenario's link.
+
+    ``mu_mimo_downlink``: ``CHANNELS[name]`` on the OFDM grid, h [B, K, 1, 1, M, S, F];
+    ``p2p_mimo``: :class:`~linksim.phy.p2p.P2PBlockFading` of the scenario with
+    ``channel.model: name``, h [B, N_R, N_T].
+    """
+    if scenario.link == "p2p_mimo":
+        channel = scenario.channel.model_copy(update={"model": name})
+        return P2PBlockFading(scenario.model_copy(update={"channel": channel}))
+    return CHANNELS[name](scenario, resource_grid(scenario))
 
 
 def outdated_csi(h: tf.Tensor, h_other: tf.Tensor, error: float) -> tf.Tensor:

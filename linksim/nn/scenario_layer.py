@@ -21,6 +21,16 @@ def scenario_config(scenario: Scenario) -> dict[str, Any]:
     return scenario.model_copy(update={"experiments": []}).model_dump(mode="json")
 
 
+def from_scenario_config(config: dict[str, Any], tuple_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The constructor arguments of a ``get_config`` dict: the scenario validated, ``tuple_keys`` as tuples."""
+    config = dict(config)
+    config["scenario"] = Scenario.model_validate(config["scenario"])
+    for key in tuple_keys:
+        if key in config:
+            config[key] = tuple(config[key])
+    return config
+
+
 class ScenarioLayer(keras.layers.Layer):
     """Base of layers whose constructor takes ``scenario`` (see module docstring)."""
 
@@ -33,6 +43,4 @@ class ScenarioLayer(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]):
-        config = dict(config)
-        config["scenario"] = Scenario.model_validate(config["scenario"])
-        return cls(**config)
+        return cls(**from_scenario_config(config))

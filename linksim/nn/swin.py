@@ -2,7 +2,8 @@
 
 Written for linksim from the Swin paper's equations (read the public Swin and
 WITT implementations only to understand them; no code copied). Shared by the
-seed-000 JSCBF system (image semantic encoder/decoder) and, later, seed 002.
+seed-000 JSCBF system (image semantic encoder/decoder) and the seed-002 LCFSC
+system (which extends :class:`WindowAttention` into its NI-CFMA).
 
 Feature maps stay in the channels-last image layout [batch, H, W, C]
 throughout; attention reshapes them into windows internally.
@@ -21,7 +22,9 @@ throughout; attention reshapes them into windows internally.
   :class:`PatchMerging` (2x2 neighbours concatenated -> LN -> linear; the
   encoder's downsampling), :class:`PatchSplitting` (linear -> 2x2 neighbours
   -> LN; the decoder's upsampling, the inverse of merging, "patch
-  expanding"), :class:`PatchUnembedding` (linear de-embedding to pixels).
+  expanding"), :class:`PatchUnembedding` (linear de-embedding to pixels);
+- :class:`TokenProjection` (separable token x channel linear map) and
+  :class:`SwinImageDecoder` (tokens -> image: the Swin decoder of seeds 000 and 002).
 """
 from __future__ import annotations
 
@@ -31,6 +34,19 @@ import tensorflow as tf
 
 MASK_VALUE = -100.0
 """Added to the attention logits of token pairs that must not attend (softmax weight ~ e^-100)."""
+
+
+class LazyBuild:
+    """Mixin for a layer made of other layers: ``build`` only marks it built, its sublayers build on first use.
+
+    Without a ``build``, Keras builds a composite layer at its first call by
+    tracing the whole call symbolically first, and every nested composite
+    layer does the same inside that trace: building the 4-stage Swin codec
+    of seed 002 eagerly took 8 s that way, under 1 s with this mixin.
+    """
+
+    def build(self, input_shape=None) -> None:
+        self.built = True
 
 
 def window_partition(x: tf.Tensor, window: int) -> tf.Tensor:
@@ -89,7 +105,7 @@ def shifted_window_mask(height: int, width: int, window: int, shift: int) -> np.
 
 
 @keras.saving.register_keras_serializable("linksim")
-class PatchEmbedding(keras.layers.Layer):
+class PatchEmbedding(LazyBuild, keras.layers.Layer):
     """Patch partition + linear embedding: every ``patch`` x ``patch`` pixel block -> ``dim`` features, LN.
 
     Input: images [B, H, W, 3], tf.float32.
@@ -111,7 +127,7 @@ class PatchEmbedding(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class PatchUnembedding(keras.layers.Layer):
+class PatchUnembedding(LazyBuild, keras.layers.Layer):
     """Linear de-embedding: every token -> a ``patch`` x ``patch`` block of ``channels`` pixel values.
 
     Input: [B, h, w, C], tf.float32.
@@ -175,12 +191,24 @@ class WindowAttention(keras.layers.Layer):
         self.proj.build(tuple(input_shape[:-1]) + (self.dim,))
 
     def call(self, x: tf.Tensor, attn_mask: tf.Tensor | None = None) -> tf.Tensor:
+        q, k, v = self.project(x)
+        logits = tf.matmul(q * (q.shape[-1] ** -0.5), k, transpose_b=True)   # [B*nW, h, n, n]
+        return self.attend(logits, v, attn_mask)
+
+    def project(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Queries, keys, values [B*nW, heads, w*w, dim/heads] of the windows x [B*nW, w*w, C]."""
         n = self.window * self.window
-        hd = self.dim // self.heads
-        qkv = tf.reshape(self.qkv(x), [-1, n, 3, self.heads, hd])
+        qkv = tf.reshape(self.qkv(x), [-1, n, 3, self.heads, self.dim // self.heads])
         qkv = tf.transpose(qkv, [2, 0, 3, 1, 4])                             # [3, B*nW, h, n, hd]
-        q, k, v = qkv[0] * (hd ** -0.5), qkv[1], qkv[2]
-        logits = tf.matmul(q, k, transpose_b=True)                            # [B*nW, h, n, n]
+        return qkv[0], qkv[1], qkv[2]
+
+    def attend(self, logits: tf.Tensor, v: tf.Tensor, attn_mask: tf.Tensor | None) -> tf.Tensor:
+        """softmax(logits + B + mask) V, heads merged and projected: [B*nW, w*w, C].
+
+        ``logits`` [B*nW, heads, n, n] are the scaled Q K^T (a subclass may
+        change them first: seed 002's NI-CFMA masks them).
+        """
+        n = self.window * self.window
         bias = tf.gather(self.bias_table, self._index)                        # [n*n, h]
         logits += tf.transpose(tf.reshape(bias, [n, n, self.heads]), [2, 0, 1])[None]
         if attn_mask is not None:
@@ -196,7 +224,7 @@ class WindowAttention(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class SwinBlock(keras.layers.Layer):
+class SwinBlock(LazyBuild, keras.layers.Layer):
     """One Swin block: x + (S)W-MSA(LN(x)), then x + MLP(LN(x)) (Swin eq. 3).
 
     ``shift`` > 0 makes it an SW-MSA block: the map is rolled by -shift before
@@ -228,7 +256,7 @@ class SwinBlock(keras.layers.Layer):
         self.dim, self.heads, self.window, self.shift = dim, heads, window, shift
         self.resolution, self.mlp_ratio = resolution, mlp_ratio
         self.norm1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm1")
-        self.attn = WindowAttention(dim, heads, window, name="attn")
+        self.attn = self.make_attention(dim, heads, window)
         self.norm2 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm2")
         hidden = int(dim * mlp_ratio)
         self.fc1 = keras.layers.Dense(hidden, activation="gelu", name="fc1")
@@ -236,12 +264,24 @@ class SwinBlock(keras.layers.Layer):
         self._mask = (tf.constant(shifted_window_mask(*resolution, window, shift))
                       if shift else None)
 
+    def make_attention(self, dim: int, heads: int, window: int) -> keras.layers.Layer:
+        """The block's attention layer (a subclass may return an extended :class:`WindowAttention`)."""
+        return WindowAttention(dim, heads, window, name="attn")
+
     def call(self, x: tf.Tensor) -> tf.Tensor:
+        return self.residual(x, lambda windows: self.attn(windows, self._mask))
+
+    @property
+    def windows_per_image(self) -> int:
+        return (self.resolution[0] // self.window) * (self.resolution[1] // self.window)
+
+    def residual(self, x: tf.Tensor, attend) -> tf.Tensor:
+        """Swin eq. 3 around ``attend(windows [B*nW, w*w, C]) -> [B*nW, w*w, C]`` (shift, windows, MLP)."""
         h, w = self.resolution
         y = self.norm1(x)
         if self.shift:
             y = tf.roll(y, shift=[-self.shift, -self.shift], axis=[1, 2])
-        y = self.attn(window_partition(y, self.window), self._mask)
+        y = attend(window_partition(y, self.window))
         y = window_reverse(y, self.window, h, w)
         if self.shift:
             y = tf.roll(y, shift=[self.shift, self.shift], axis=[1, 2])
@@ -255,7 +295,7 @@ class SwinBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class SwinStage(keras.layers.Layer):
+class SwinStage(LazyBuild, keras.layers.Layer):
     """``depth`` Swin blocks at one resolution, W-MSA and SW-MSA (shift window // 2) alternating.
 
     Input: x [B, H, W, dim], tf.float32.  Output: [B, H, W, dim], tf.float32.
@@ -280,7 +320,7 @@ class SwinStage(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class PatchMerging(keras.layers.Layer):
+class PatchMerging(LazyBuild, keras.layers.Layer):
     """Downsampling by 2: each 2 x 2 token neighbourhood concatenated (4C), LN, linear to ``dim``.
 
     Input: x [B, H, W, C], tf.float32 (H, W even).  Output: [B, H/2, W/2, dim], tf.float32.
@@ -300,7 +340,7 @@ class PatchMerging(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("linksim")
-class PatchSplitting(keras.layers.Layer):
+class PatchSplitting(LazyBuild, keras.layers.Layer):
     """Upsampling by 2, the inverse of :class:`PatchMerging`: linear to 4 ``dim``, each token -> 2 x 2 tokens, LN.
 
     Input: x [B, H, W, C], tf.float32.  Output: [B, 2H, 2W, dim], tf.float32.
@@ -317,3 +357,101 @@ class PatchSplitting(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "dim": self.dim}
+
+
+def hierarchical_stages(image_size: int, patch_size: int, window: int, embed_dims, depths, heads,
+                        mlp_ratio: float, make_stage=None) -> tuple[list, list, int]:
+    """A Swin encoder's hierarchy: one stage per entry, patch merging (downsampling by 2) between them.
+
+    ``make_stage(i, dim, depth, heads, window, resolution, mlp_ratio, name)`` builds stage ``i``
+    (default :class:`SwinStage`; seed 002 puts its NI-CFMA stage here). Layers are named
+    ``stage{i}`` and ``merge{i}``. Returns ``(stages, merges, side)``, ``side`` the last map's.
+    """
+    side = image_size // patch_size
+    stages, merges = [], []
+    for i, (dim, depth, head) in enumerate(zip(embed_dims, depths, heads)):
+        if i:
+            merges.append(PatchMerging(dim, name=f"merge{i}"))
+            side //= 2
+        if make_stage is None:
+            stages.append(SwinStage(dim, depth, head, window, (side, side), mlp_ratio, name=f"stage{i}"))
+        else:
+            stages.append(make_stage(i, dim, depth, head, window, (side, side), mlp_ratio, f"stage{i}"))
+    return stages, merges, side
+
+
+@keras.saving.register_keras_serializable("linksim")
+class TokenProjection(keras.layers.Layer):
+    """A separable linear map between two token sequences: tokens T -> T' and channels C -> C'.
+
+    y[t', c'] = sum_t sum_c A[t', t] x[t, c] W[c, c'] + b[c']. Maps the Swin
+    encoder's 8 x 8 tokens onto the N_c subcarriers (the paper's "fully
+    connected linear layer" to N_c x 256) and back at the UE, with T T' + C C'
+    weights instead of the T C T' C' of a dense layer on the flattened map.
+
+    Input: x [B, T, C], tf.float32.  Output: [B, out_tokens, out_dim], tf.float32.
+    """
+
+    def __init__(self, out_tokens: int, out_dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.out_tokens, self.out_dim = out_tokens, out_dim
+        self.channels = keras.layers.Dense(out_dim, name="channels")
+
+    def build(self, input_shape) -> None:
+        t = int(input_shape[-2])
+        init = "identity" if t == self.out_tokens else "glorot_uniform"
+        self.tokens = self.add_weight(shape=(self.out_tokens, t), initializer=init, name="tokens")
+        self.channels.build(input_shape)
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        return self.channels(tf.einsum("st,btc->bsc", self.tokens, x))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "out_tokens": self.out_tokens, "out_dim": self.out_dim}
+
+
+@keras.saving.register_keras_serializable("linksim")
+class SwinImageDecoder(LazyBuild, keras.layers.Layer):
+    """Semantic decoding (seed 000 Fig. 8, seed 002's f_d): received tokens -> linear to the feature map, Swin stages with patch splitting.
+
+    The UE's N_c x Q complex received symbols are taken as N_c tokens of 2Q
+    real values, normalised (LN: the received level depends on the
+    beamforming gain and the noise), mapped to the bottleneck's tokens
+    (:class:`TokenProjection`), and decoded by the encoder's stages in
+    reverse order, patch splitting between them; a linear de-embedding and a
+    sigmoid give the pixels.
+
+    Input: y [N, N_c, 2Q], tf.float32 (real, imaginary parts of each user's grid).
+    Output: images [N, S, S, 3], tf.float32 in [0, 1].
+    """
+
+    def __init__(self, image_size: int, patch_size: int, window_size: int, embed_dims, depths,
+                 heads, mlp_ratio: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.args = dict(image_size=image_size, patch_size=patch_size, window_size=window_size,
+                         embed_dims=list(embed_dims), depths=list(depths), heads=list(heads),
+                         mlp_ratio=mlp_ratio)
+        n = len(embed_dims)
+        side = image_size // patch_size // 2 ** (n - 1)
+        self.side, self.top = side, embed_dims[-1]
+        self.norm_in = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_in")
+        self.inp = TokenProjection(side * side, embed_dims[-1], name="from_subcarriers")
+        self.stages, self.splits = [], []
+        for j, i in enumerate(reversed(range(n))):
+            if j:
+                self.splits.append(PatchSplitting(embed_dims[i], name=f"split{i}"))
+                side *= 2
+            self.stages.append(SwinStage(embed_dims[i], depths[i], heads[i], window_size,
+                                         (side, side), mlp_ratio, name=f"stage{i}"))
+        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
+        self.out = PatchUnembedding(patch_size, 3, name="unembed")
+
+    def call(self, y: tf.Tensor) -> tf.Tensor:
+        x = self.inp(self.norm_in(y))                                         # [N, s*s, C_top]
+        x = self.stages[0](tf.reshape(x, [-1, self.side, self.side, self.top]))
+        for split, stage in zip(self.splits, self.stages[1:]):
+            x = stage(split(x))
+        return tf.sigmoid(self.out(self.norm(x)))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.args}

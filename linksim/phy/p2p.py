@@ -96,6 +96,30 @@ class P2PMIMOChannel(Block):
         return tf.reshape(h, [batch_size, self.num_uses, self.num_rx_ant, self.num_tx_ant])
 
 
+class P2PBlockFading(Block):
+    """One narrowband MIMO matrix per slot: block fading over the slot's channel uses (seed 002's eq. 1).
+
+    Seed 002 sends an image's codeword through one channel matrix h (the CSI
+    its encoder fuses is one N_R x N_T matrix). ``rayleigh`` draws i.i.d.
+    CN(0, 1) entries; any other model is the first channel use of
+    :class:`P2PMIMOChannel` (the response of the first data RE).
+
+    Input: batch_size (int).  Output: h [batch_size, num_rx_ant, num_tx_ant], tf.complex.
+    """
+
+    def __init__(self, scenario: Scenario, precision=None):
+        super().__init__(precision=precision)
+        self.num_rx_ant, self.num_tx_ant = scenario.ue.array.num_ant, scenario.bs.array.num_ant
+        self._uses = None if scenario.channel.model == "rayleigh" else P2PMIMOChannel(
+            scenario, precision=precision)
+
+    def call(self, batch_size):
+        if self._uses is None:
+            return complex_normal([batch_size, self.num_rx_ant, self.num_tx_ant],
+                                  precision=self.precision)
+        return self._uses(batch_size)[:, 0]
+
+
 def water_filling(gain, no, total_power) -> tf.Tensor:
     """Powers p_i = max(0, μ - N0/σ_i²) with Σ p_i = P, per channel use (written here).
 
@@ -181,7 +205,8 @@ def _apply(channel: ChannelAWGN, x_tx, h, no):
     return tf.transpose(y[:, 0, :, 0], [0, 2, 1])
 
 
-def svd_transceive(x, h, no, precoder: SVDPrecoder, channel: ChannelAWGN | None = None):
+def svd_transceive(x, h, no, precoder: SVDPrecoder, channel: ChannelAWGN | None = None,
+                   h_csi=None):
     """SVD streams through the channel: precode, y = H x + n, combine U_s^H y, detect.
 
     Input
@@ -189,10 +214,15 @@ def svd_transceive(x, h, no, precoder: SVDPrecoder, channel: ChannelAWGN | None 
     x : [batch_size, num_uses, num_streams], tf.complex
         Unit-energy stream symbols.
     h : [batch_size, num_uses, num_rx_ant, num_tx_ant], tf.complex
+        The channel the signal propagates through.
     no : scalar or [batch_size], tf.float
         Noise variance N0 per receive antenna and channel use.
     precoder : SVDPrecoder
     channel : ChannelAWGN or None (a new one)
+    h_csi : None or like ``h``
+        The CSI both ends precode, combine and detect with (an estimate of
+        ``h``; None: ``h`` itself, perfect CSI). With an estimate the streams
+        leak into each other and the gains are the estimate's.
 
     Output
     ------
@@ -204,7 +234,7 @@ def svd_transceive(x, h, no, precoder: SVDPrecoder, channel: ChannelAWGN | None 
         What was sent (for power checks).
     """
     channel = channel or ChannelAWGN(precision=precoder.precision)
-    x_tx, u, g = precoder(x, h, no)
+    x_tx, u, g = precoder(x, h if h_csi is None else h_csi, no)
     y = _apply(channel, x_tx, h, no)
     r = tf.linalg.matvec(u, y, adjoint_a=True)                           # U_s^H y
     g2 = tf.maximum(g ** 2, tf.constant(1e-20, g.dtype))

@@ -177,3 +177,45 @@ def load_weights_into(model: Any, path: Path, scenario: Scenario, key: str = "we
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ConfigError(f"{key}: {path} is not a readable Keras weights file "
                           f"({first}); re-export or retrain the model") from None
+
+
+#: What a warm start compares besides the architecture, read from a scenario (the trainer records them).
+GRID_KEYS = {"fft_size": lambda sc: sc.ofdm.fft_size, "num_users": lambda sc: sc.ue.num_users}
+
+
+class SameArchitectureWarmStart:
+    """Warm start from a run of the same architecture (stage to stage, ``--init-from``): nothing grows.
+
+    The generic trainer starts each stage of a system's schedule from the
+    previous stage's best weights through ``system.warm_start``; a source
+    must have the same weight-shaping settings (``architecture``) and the
+    same ``grid`` values (keys of :data:`GRID_KEYS` that ``state.json``
+    records) as the new run.
+    """
+
+    def __init__(self, system: str, architecture: Any, grid: tuple[str, ...] = ()) -> None:
+        self.system, self.architecture, self.grid = system, architecture, tuple(grid)
+
+    def check(self, scenario: Scenario, cfg: Any, source: Path) -> TrainedWeights:
+        """The weights to load; ConfigError (one line, ``--init-from``) if they cannot fit ``cfg``'s model."""
+        trained = find_weights(str(source), scenario, cfg.model, key="--init-from", system=self.system)
+        recorded = self.architecture.of(trained.semantic)
+        changed = [k for k in self.architecture.weight_shaping
+                   if _as_tuple(recorded[k]) != _as_tuple(getattr(cfg, k))]
+        changed += [k for k in self.grid
+                    if trained.state.get(k, GRID_KEYS[k](scenario)) != GRID_KEYS[k](scenario)]
+        if changed:
+            raise ConfigError(f"--init-from: {trained.path.parent} was trained with other "
+                              f"{', '.join(changed)}; {self.system} warm-starts only the same "
+                              f"architecture")
+        return trained
+
+    def load(self, model: Any, warm: TrainedWeights, scenario: Scenario, cfg: Any) -> dict[str, Any]:
+        """Load ``warm`` into ``model``; what ``state.json`` records as ``init_from``."""
+        load_weights_into(model, warm.path, scenario, key="--init-from")
+        return warm.summary
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+

@@ -16,7 +16,7 @@ from linksim.systems.base import System
 from linksim.systems.jscbf.config import JSCBFConfig, quick
 from linksim.systems.jscbf.model import (ARCHITECTURE, VARIANTS, JSCBFSystem, Variant,
                                          build_system, stages)
-from linksim.systems.jscbf.surgery import WarmStart
+from linksim.systems.jscbf.surgery import WARM_START
 from linksim.systems.jscbf.throughput import benchmark
 
 SYSTEM = System(
@@ -29,7 +29,7 @@ SYSTEM = System(
     build=build_system,
     quick=quick,
     stages=stages,
-    warm_start=WarmStart(),
+    warm_start=WARM_START,
     benchmark=benchmark,
 )
 SYSTEMS.register("jscbf", SYSTEM.summary)(SYSTEM)

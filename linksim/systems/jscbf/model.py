@@ -54,7 +54,7 @@ from linksim.config import ConfigError, Scenario
 from linksim.nn.channel import ChannelSampler, OFDMChannel
 from linksim.nn.losses import ms_ssim
 from linksim.nn.power import clip_energy, unit_mean_power
-from linksim.nn.scenario_layer import scenario_config
+from linksim.nn.scenario_layer import from_scenario_config, scenario_config
 from linksim.phy.precoding import transmit_power
 from linksim.phy.sounding import channel_matrix, scenario_pilots
 from linksim.registry import SOUNDING_ESTIMATORS, Registry
@@ -325,12 +325,7 @@ class JSCBFSystem(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
-        config["scenario"] = Scenario.model_validate(config["scenario"])
-        for key in ("embed_dims", "depths", "heads", "upa"):
-            if key in config:
-                config[key] = tuple(config[key])
-        return cls(**config)
+        return cls(**from_scenario_config(config, ("embed_dims", "depths", "heads", "upa")))
 
 
 def check_fits(scenario: Scenario, cfg: JSCBFConfig) -> None:

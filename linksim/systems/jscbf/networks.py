@@ -9,39 +9,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from linksim.nn.swin import (PatchEmbedding, PatchMerging, PatchSplitting, PatchUnembedding,
-                             SwinStage)
+from linksim.nn.swin import (PatchEmbedding, SwinImageDecoder, TokenProjection,
+                             hierarchical_stages)
 from linksim.nn.transformer import SequenceTransformer
-
-
-@keras.saving.register_keras_serializable("linksim")
-class TokenProjection(keras.layers.Layer):
-    """A separable linear map between two token sequences: tokens T -> T' and channels C -> C'.
-
-    y[t', c'] = sum_t sum_c A[t', t] x[t, c] W[c, c'] + b[c']. Maps the Swin
-    encoder's 8 x 8 tokens onto the N_c subcarriers (the paper's "fully
-    connected linear layer" to N_c x 256) and back at the UE, with T T' + C C'
-    weights instead of the T C T' C' of a dense layer on the flattened map.
-
-    Input: x [B, T, C], tf.float32.  Output: [B, out_tokens, out_dim], tf.float32.
-    """
-
-    def __init__(self, out_tokens: int, out_dim: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.out_tokens, self.out_dim = out_tokens, out_dim
-        self.channels = keras.layers.Dense(out_dim, name="channels")
-
-    def build(self, input_shape) -> None:
-        t = int(input_shape[-2])
-        init = "identity" if t == self.out_tokens else "glorot_uniform"
-        self.tokens = self.add_weight(shape=(self.out_tokens, t), initializer=init, name="tokens")
-        self.channels.build(input_shape)
-
-    def call(self, x: tf.Tensor) -> tf.Tensor:
-        return self.channels(tf.einsum("st,btc->bsc", self.tokens, x))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "out_tokens": self.out_tokens, "out_dim": self.out_dim}
 
 
 @keras.saving.register_keras_serializable("linksim")
@@ -58,16 +28,9 @@ class SwinImageEncoder(keras.layers.Layer):
         self.args = dict(image_size=image_size, patch_size=patch_size, window_size=window_size,
                          embed_dims=list(embed_dims), depths=list(depths), heads=list(heads),
                          mlp_ratio=mlp_ratio, num_subcarriers=num_subcarriers, image_dim=image_dim)
-        side = image_size // patch_size
         self.embed = PatchEmbedding(patch_size, embed_dims[0], name="patch_embed")
-        self.stages, self.merges = [], []
-        for i, (dim, depth, head) in enumerate(zip(embed_dims, depths, heads)):
-            if i:
-                self.merges.append(PatchMerging(dim, name=f"merge{i}"))
-                side //= 2
-            self.stages.append(SwinStage(dim, depth, head, window_size, (side, side), mlp_ratio,
-                                         name=f"stage{i}"))
-        self.side = side
+        self.stages, self.merges, self.side = hierarchical_stages(
+            image_size, patch_size, window_size, embed_dims, depths, heads, mlp_ratio)
         self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
         self.out = TokenProjection(num_subcarriers, image_dim, name="to_subcarriers")
 
@@ -77,53 +40,6 @@ class SwinImageEncoder(keras.layers.Layer):
             x = stage(merge(x))                                               # [N, s/2, s/2, C2]
         x = self.norm(x)
         return self.out(tf.reshape(x, [-1, self.side * self.side, x.shape[-1]]))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), **self.args}
-
-
-@keras.saving.register_keras_serializable("linksim")
-class SwinImageDecoder(keras.layers.Layer):
-    """Semantic decoding (Fig. 8): received grid -> linear to the feature map, Swin stages with patch splitting.
-
-    The UE's N_c x Q complex received symbols are taken as N_c tokens of 2Q
-    real values, normalised (LN: the received level depends on the
-    beamforming gain and the noise), mapped to the bottleneck's tokens
-    (:class:`TokenProjection`), and decoded by the encoder's stages in
-    reverse order, patch splitting between them; a linear de-embedding and a
-    sigmoid give the pixels.
-
-    Input: y [N, N_c, 2Q], tf.float32 (real, imaginary parts of each user's grid).
-    Output: images [N, S, S, 3], tf.float32 in [0, 1].
-    """
-
-    def __init__(self, image_size: int, patch_size: int, window_size: int, embed_dims, depths,
-                 heads, mlp_ratio: float, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.args = dict(image_size=image_size, patch_size=patch_size, window_size=window_size,
-                         embed_dims=list(embed_dims), depths=list(depths), heads=list(heads),
-                         mlp_ratio=mlp_ratio)
-        n = len(embed_dims)
-        side = image_size // patch_size // 2 ** (n - 1)
-        self.side, self.top = side, embed_dims[-1]
-        self.norm_in = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_in")
-        self.inp = TokenProjection(side * side, embed_dims[-1], name="from_subcarriers")
-        self.stages, self.splits = [], []
-        for j, i in enumerate(reversed(range(n))):
-            if j:
-                self.splits.append(PatchSplitting(embed_dims[i], name=f"split{i}"))
-                side *= 2
-            self.stages.append(SwinStage(embed_dims[i], depths[i], heads[i], window_size,
-                                         (side, side), mlp_ratio, name=f"stage{i}"))
-        self.norm = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")
-        self.out = PatchUnembedding(patch_size, 3, name="unembed")
-
-    def call(self, y: tf.Tensor) -> tf.Tensor:
-        x = self.inp(self.norm_in(y))                                         # [N, s*s, C_top]
-        x = self.stages[0](tf.reshape(x, [-1, self.side, self.side, self.top]))
-        for split, stage in zip(self.splits, self.stages[1:]):
-            x = stage(split(x))
-        return tf.sigmoid(self.out(self.norm(x)))
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.args}

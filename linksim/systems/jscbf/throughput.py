@@ -6,22 +6,20 @@ encoder, CSI extractor, fusion, unfolded WMMSE + data-driven beamformer,
 power normalisation, channel with AWGN, Swin decoder, loss, backward pass and
 the Adam update. Random pixels stand in for images. The machine may be
 shared: the CPU time per image and the 1-minute load average are recorded
-beside the wall-clock rate (as :mod:`linksim.systems.scenario_adaptive.throughput`).
+beside the wall-clock rate (:func:`linksim.systems.timing.time_train_steps`).
 """
 from __future__ import annotations
 
 import os
 import time
 
-import keras
 import tensorflow as tf
 
 from linksim.config import Scenario
 from linksim.nn.channel import OnlineChannels
 from linksim.systems.jscbf.config import PAPER_WIDTHS, JSCBFConfig
 from linksim.systems.jscbf.model import build_system
-
-CIFAR10_TRAIN = 50_000
+from linksim.systems.timing import time_train_steps
 
 REFERENCE = {
     "seed": 0, "runtime": {"mode": "graph"},
@@ -71,30 +69,15 @@ def train_throughput(scenario: Scenario, cfg: JSCBFConfig | None = None, batch_s
     cfg = cfg or scenario.semantic
     system = build_system(scenario, cfg)
     system.channel_sampler = OnlineChannels(scenario, (channel,), cfg.train_snr_db)
-    system.compile(optimizer=keras.optimizers.Adam(1e-3))
-    system.optimizer.build(system.trainable_variables)
-    step = tf.function(system.train_step)
     k, s = scenario.ue.num_users, cfg.image_size
     data = (tf.random.uniform([batch_slots, k, s, s, 3]), tf.zeros([batch_slots, k], tf.int32))
-    t0 = time.perf_counter()
-    float(step(data)["loss"])
-    compile_s = time.perf_counter() - t0
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    for _ in range(steps):
-        float(step(data)["loss"])
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    images = steps * batch_slots * k
+    timing = time_train_steps(system, data, batch_slots * k, steps)
     parts = system.component_parameters()
     return {"model": cfg.model, "fft_size": scenario.ofdm.fft_size, "num_tx_ant": cfg.num_tx_ant,
             "num_users": k, "num_symbols": cfg.num_symbols, "image_size": s,
             "embed_dims": list(cfg.embed_dims), "depths": list(cfg.depths),
             "d_model": cfg.d_model, "wmmse_layers": cfg.wmmse_layers,
-            "parameters": {**parts, "total": sum(parts.values())},
-            "batch_images": batch_slots * k, "steps": steps, "compile_s": round(compile_s, 1),
-            "s_per_step": round(wall / steps, 2), "images_per_s": round(images / wall, 1),
-            "epoch_min": round(CIFAR10_TRAIN / (images / wall) / 60, 1),
-            "cpu_s_per_image": round(cpu / images, 4), "cpu_cores_used": round(cpu / wall, 2),
-            "load_avg_1min": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count()}
+            "parameters": {**parts, "total": sum(parts.values())}, **timing}
 
 
 def paper_cost(train_images: int = 100_000, paper_batch: int = 16) -> dict:
