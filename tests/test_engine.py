@@ -182,3 +182,16 @@ def test_a_bler_point_alone_equals_the_point_inside_the_sweep(tmp_path):
     assert alone["seed"] == str(point.seed) == str(derived_seed(5, point.config_hash, 4.0))
     assert ({k: v for k, v in alone.items() if k != "wall_s"}
             == {k: v for k, v in swept[2].items() if k != "wall_s"})
+
+
+def test_a_second_process_on_the_same_output_stops_with_one_line(tmp_path):
+    """Two runs on one --out would append the same points twice: the second one is refused."""
+    import fcntl
+
+    from linksim.config import ConfigError
+    with open(tmp_path / ".fake.lock", "w") as held:          # another process holds the sweep
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(ConfigError, match="another linksim run is writing this sweep"):
+            run_sweep(Fake(), tmp_path)
+        assert not (tmp_path / "fake.csv").exists()
+    assert len(_rows(run_sweep(Fake(), tmp_path).path)) > 0  # released: runs

@@ -42,6 +42,7 @@ import os
 import sys
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
@@ -303,6 +304,40 @@ def run_sweep(kind: SweepKind, out_dir: Path, progress: Callable[..., Any] | Non
         points are also listed in the JSON (``points_failed``).
     """
     out_dir = Path(out_dir)
+    with output_lock(out_dir, kind.name):
+        return _run_sweep(kind, out_dir, progress, executor)
+
+
+@contextmanager
+def output_lock(out_dir: Path, name: str) -> Iterator[None]:
+    """Hold ``<out_dir>/.<name>.lock`` (an advisory ``flock``) while one process writes the sweep.
+
+    A second ``linksim run`` on the same output would compute the same missing
+    points and append duplicate rows; it stops instead with a one-line
+    :class:`~linksim.config.ConfigError`. The lock goes with the process
+    (also when it is killed); the empty file stays (``.gitignore``).
+    """
+    import fcntl
+
+    from linksim.config import ConfigError
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(out_dir / f".{name}.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise ConfigError(f"{out_dir / (name + '.csv')}: another linksim run is writing this "
+                          f"sweep; wait for it to end or choose another --out") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def _run_sweep(kind: SweepKind, out_dir: Path, progress: Callable[..., Any] | None,
+               executor: Executor | None) -> SweepResult:
     meta_path = out_dir / f"{kind.name}.json"
     meta = kind.meta()
     write_json(meta_path, meta)
